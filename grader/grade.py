@@ -1,0 +1,58 @@
+"""Grade one submission: stage it, run the tests against a sandbox worker, return the result."""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader import submission
+from grader.plugin import GradingPlugin, grading_args
+from grader.results import GradingResult
+from grader.session import WorkerSession
+from grader.spec import Assignment
+
+DEFAULT_SEED = 1234
+
+
+def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: bool = True,
+          progress: Callable[[int, int, str], None] | None = None) -> GradingResult:
+    """Grade the submission at ``path``; never raises for anything the submission does.
+
+    Raises :class:`grader.spec.UsageError` for a bad path or layout, before any test runs.
+    """
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix="layerlab-submission-"))
+    try:
+        submission.stage(path, spec, staging)
+        session = WorkerSession(staging, spec.limits)
+        plugin = GradingPlugin(spec, session, seed, progress=progress)
+        plugin.result.submission = str(path)
+        backstop = 3 * spec.limits.call_timeout + 30
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            code = pytest.main(grading_args(spec, hidden=hidden, timeout=backstop),
+                               plugins=[plugin])
+            if code == pytest.ExitCode.INTERRUPTED:
+                plugin.result.interrupted = True
+            elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+                plugin.result.internal_errors.append(f"pytest ended with {code!r}")
+        except BaseException as exc:  # noqa: BLE001 - keep every result computed so far
+            plugin.result.interrupted = isinstance(exc, KeyboardInterrupt)
+            if not plugin.result.interrupted:
+                plugin.result.internal_errors.append(traceback.format_exc())
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            session.close()
+        return plugin.finish(started)
+    finally:
+        submission.clean(staging)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

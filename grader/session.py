@@ -1,0 +1,262 @@
+"""The trusted side of the sandbox: starts worker processes and calls student functions in them.
+
+A :class:`WorkerSession` owns at most one live worker for a submission. Every call has a
+wall-clock deadline; a worker that overruns it, crashes, or answers with anything malformed is
+killed with its whole process group, and the next call starts a fresh one. Replies are decoded
+with :func:`grader.wire.decode` — never unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader import wire
+
+WORKER = Path(__file__).with_name("worker.py")
+_SIGNALS = {
+    signal.SIGSEGV: "crashed with a segmentation fault",
+    signal.SIGBUS: "crashed with a bus error",
+    signal.SIGABRT: "aborted",
+    signal.SIGFPE: "crashed with a floating-point exception",
+    signal.SIGKILL: "was killed (likely out of memory)",
+    signal.SIGXCPU: "used up its CPU-time limit",
+    signal.SIGXFSZ: "exceeded the file-size limit",
+    signal.SIGILL: "crashed with an illegal instruction",
+}
+
+
+@dataclass
+class Limits:
+    """Resource limits for one worker process and each call into it."""
+
+    call_timeout: float = 10.0
+    cpu_seconds: int = 300
+    memory_mb: int = 4096
+    file_size_mb: int = 16
+    open_files: int = 64
+    max_reply_mb: int = 512
+    startup_timeout: float = 30.0
+
+
+class StudentError(Exception):
+    """A call into the submission failed: the message is the feedback the student sees."""
+
+    def __init__(self, message: str, kind: str = "exception"):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Call:
+    """What one call printed and warned, kept for the test's feedback."""
+
+    func: str
+    output: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class WorkerSession:
+    """Calls into one submission, restarting its worker whenever one dies or hangs."""
+
+    def __init__(self, submission_dir: Path, limits: Limits | None = None,
+                 extra_imports: tuple[str, ...] = ()):
+        self.submission_dir = Path(submission_dir)
+        self.limits = limits or Limits()
+        self.extra_imports = extra_imports
+        self.protections: dict[str, str] = {}
+        self.generation = 0
+        self.starts = 0
+        self.calls: list[Call] = []
+        self._proc: subprocess.Popen | None = None
+        self._hung: dict[str, str] = {}
+        self._dead_imports: dict[str, str] = {}
+        self._imported: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._root = Path(tempfile.mkdtemp(prefix="layerlab-worker-"))
+        work = self._root / "work"
+        work.mkdir()
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        cfg = {"submission_dir": str(self.submission_dir), "work_dir": str(work),
+               "fd_in": req_r, "fd_out": resp_w, "extra_imports": list(self.extra_imports),
+               "limits": asdict(self.limits)}
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(work), "TMPDIR": str(work),
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        if sys.platform == "win32":
+            env["SYSTEMROOT"] = os.environ.get("SYSTEMROOT", "")
+        self._log = open(self._root / "worker.log", "wb")
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", str(WORKER), json.dumps(cfg)], env=env, cwd=work,
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                pass_fds=(req_r, resp_w), start_new_session=True)
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.generation += 1
+        self.starts += 1
+        self._imported: set[str] = set()
+        ready = self._receive(time.monotonic() + self.limits.startup_timeout, "starting")
+        if not isinstance(ready, dict) or not ready.get("ready"):
+            self._kill()
+            raise StudentError("the sandbox worker did not start", kind="internal")
+        self.protections = {str(k): str(v) for k, v in ready["protections"].items()}
+
+    def _kill(self) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        code = proc.wait()
+        for fd in (self._req_w, self._resp_r):
+            os.close(fd)
+        self._log.close()
+        self._log_tail = (self._root / "worker.log").read_bytes()[-4000:].decode("utf-8", "replace")
+        shutil.rmtree(self._root, ignore_errors=True)
+        return code
+
+    def close(self) -> None:
+        self._kill()
+
+    def ensure_started(self) -> dict[str, str]:
+        if self._proc is None:
+            self._start()
+        return self.protections
+
+    # -- calls -------------------------------------------------------------------------------
+    def call(self, module: str, func: str, args: tuple, kwargs: dict, keep=()) -> object:
+        """Run ``module.func(*args, **kwargs)`` in the worker and return its decoded result."""
+        if func in self._hung:
+            raise StudentError(self._hung[func], kind="timeout")
+        if module in self._dead_imports:
+            raise StudentError(self._dead_imports[module], kind="crash")
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, wire.Handle) and value.generation != self.generation:
+                raise StudentError("this value came from a worker that has since been restarted",
+                                   kind="crash")
+        if self._proc is None:
+            self._start()
+        if module not in self._imported:
+            self._import(module)
+        record = Call(func)
+        self.calls.append(record)
+        try:
+            reply = self._request({"op": "call", "module": module, "func": func,
+                                   "args": list(args), "kwargs": kwargs, "keep": list(keep)},
+                                  f"calling {func}")
+        except StudentError as err:
+            if err.kind == "timeout":
+                self._hung[func] = f"{func} timed out after {self.limits.call_timeout:g} s " \
+                    "in an earlier test; not run again"
+            raise
+        record.output = str(reply.get("output", ""))
+        record.warnings = [str(w) for w in reply.get("warnings", [])]
+        return reply["value"]
+
+    def _import(self, module: str) -> None:
+        try:
+            self._request({"op": "import", "module": module}, f"importing {module}.py")
+        except StudentError as err:
+            if err.kind in ("crash", "timeout"):
+                self._dead_imports[module] = str(err)
+            raise
+        self._imported.add(module)
+
+    def _request(self, message: dict, doing: str) -> dict:
+        deadline = time.monotonic() + self.limits.call_timeout
+        self._send(wire.encode(message), deadline)
+        reply = self._receive(deadline, doing)
+        if not isinstance(reply, dict) or "ok" not in reply:
+            self._kill()
+            raise StudentError("the worker sent a malformed reply", kind="protocol")
+        if not reply["ok"]:
+            raise StudentError(str(reply.get("message")), kind=str(reply.get("kind")))
+        return reply
+
+    def release_handles(self) -> None:
+        """Drop the objects kept for handles (called between tests)."""
+        if self._proc is not None:
+            try:
+                self._request({"op": "release"}, "releasing handles")
+            except StudentError:
+                pass
+
+    def _send(self, payload: bytes, deadline: float) -> None:
+        data = memoryview(wire._LEN.pack(len(payload)) + payload)
+        while data:
+            if not select.select([], [self._req_w], [], max(0.0, deadline - time.monotonic()))[1]:
+                self._fail_timeout()
+            try:
+                data = data[os.write(self._req_w, data[: 1 << 16]):]
+            except (BrokenPipeError, OSError):
+                self._fail_dead("receiving a request")
+
+    def _receive(self, deadline: float, doing: str):
+        head = self._read(8, deadline, doing)
+        (n,) = wire._LEN.unpack(head)
+        if n > self.limits.max_reply_mb << 20:
+            self._kill()
+            raise StudentError(f"the reply while {doing} was {n >> 20} MiB, over the "
+                               f"{self.limits.max_reply_mb} MiB limit", kind="protocol")
+        body = self._read(n, deadline, doing)
+        try:
+            return wire.decode(body, from_handle=self._handle)
+        except wire.WireError as exc:
+            self._kill()
+            raise StudentError(f"the worker sent an unreadable reply ({exc})", kind="protocol")
+
+    def _handle(self, hid: int, type_name: str) -> wire.Handle:
+        return wire.Handle(int(hid), type_name, self.generation)
+
+    def _read(self, n: int, deadline: float, doing: str) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            if not select.select([self._resp_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                if doing == "starting":
+                    self._fail_dead("starting")
+                self._fail_timeout()
+            chunk = os.read(self._resp_r, min(n - got, 1 << 20))
+            if not chunk:
+                self._fail_dead(doing)
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _fail_timeout(self):
+        self._kill()
+        raise StudentError(f"timed out after {self.limits.call_timeout:g} s", kind="timeout")
+
+    def _fail_dead(self, doing: str):
+        code = self._kill()
+        if code is not None and code < 0:
+            what = _SIGNALS.get(-code, f"was killed by signal {-code}")
+        else:
+            what = f"exited with code {code}"
+        where = _student_line(self._log_tail, str(self.submission_dir))
+        raise StudentError(f"the worker {what} while {doing}{where}", kind="crash")
+
+
+def _student_line(log: str, sub_dir: str) -> str:
+    """The innermost submission line in a faulthandler dump, if any."""
+    for line in log.splitlines():
+        line = line.strip()
+        if line.startswith("File ") and sub_dir in line:
+            # faulthandler prints innermost first: 'File "/.../layers.py", line 5 in relu'
+            path, _, rest = line[6:].partition('", ')
+            return f" ({os.path.basename(path)}, {rest})"
+    return ""

@@ -1,0 +1,287 @@
+"""The sandbox worker: runs one submission's functions on request, in its own process.
+
+Started by :mod:`grader.session` as ``python -I worker.py CONFIG`` with a scrubbed environment.
+It locks itself down (see :mod:`grader.sandbox`), reports which protections are active, then
+answers requests read from one pipe on another: each request names a submission module and a
+function with plain-data arguments; the answer is the function's return value in the wire
+format, with values that are not plain data (a layer's ``cache``) kept here behind handles.
+
+This file never imports the ``grader`` package: with ``-I`` nothing but the standard library
+and the site packages are importable, and the two helper modules are loaded by path.
+"""
+
+import builtins
+import faulthandler
+import importlib.abc
+import importlib.util
+import io
+import json
+import os
+import sys
+import sysconfig
+import traceback
+import warnings
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"_layerlab_{name}", os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load("wire")
+sandbox = _load("sandbox")
+probes = _load("probes")
+import numpy as np  # noqa: E402  (after wire, which imports it anyway)
+import numpy.linalg, numpy.random, numpy.fft  # noqa: E401,E402,F401  (load before the lock)
+
+MAX_CAPTURE = 64 * 1024
+
+
+
+class StudentFailure(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+class ImportGate(importlib.abc.MetaPathFinder):
+    """Refuse every import outside the standard library, NumPy and the submission."""
+
+    def __init__(self, allowed):
+        self.allowed = set(allowed)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.allowed:
+            return None
+        raise ImportError(f"import of '{name}' is not allowed while grading "
+                          "(only the standard library, numpy and your own files)")
+
+
+class CappedText(io.TextIOBase):
+    def __init__(self, limit):
+        self.parts, self.size, self.dropped, self.limit = [], 0, 0, limit
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def text(self):
+        out = "".join(self.parts)
+        return out + (f"\n... ({self.dropped} more characters not shown)" if self.dropped else "")
+
+
+class Worker:
+    def __init__(self, cfg):
+        self.sub_dir = cfg["submission_dir"]
+        self.modules = {}
+        self.import_errors = {}
+        self.handles = {}
+        self.next_handle = 1
+
+    # -- submission modules ------------------------------------------------------------------
+    def module(self, name):
+        if name in self.import_errors:
+            raise StudentFailure("import_error", self.import_errors[name])
+        if name in self.modules:
+            return self.modules[name]
+        path = os.path.join(self.sub_dir, name + ".py")
+        if not os.path.exists(path):
+            msg = f"the submission has no {name}.py"
+            self.import_errors[name] = msg
+            raise StudentFailure("missing_module", msg)
+        out = CappedText(MAX_CAPTURE)
+        try:
+            with _captured(out):
+                self.modules[name] = importlib.import_module(name)
+        except SyntaxError as exc:
+            msg = f"{name}.py does not compile: {exc.msg} ({os.path.basename(exc.filename or '')}, line {exc.lineno})"
+            self.import_errors[name] = msg
+        except BaseException as exc:  # noqa: BLE001 - any failure at import is the student's
+            self.import_errors[name] = f"importing {name}.py failed: {self.describe(exc)}"
+        if name in self.import_errors:
+            raise StudentFailure("import_error", self.import_errors[name])
+        return self.modules[name]
+
+    def describe(self, exc):
+        if isinstance(exc, SystemExit):
+            head = f"sys.exit({exc.code!r}) was called"
+        else:
+            text = str(exc)
+            head = type(exc).__name__ + (f": {text[:500]}" if text else "")
+        where = self.where(exc.__traceback__)
+        return head + (f" ({where})" if where else "")
+
+    def where(self, tb):
+        frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(self.sub_dir)]
+        if not frames:
+            return ""
+        f = frames[-1]
+        return f"{os.path.basename(f.filename)}, line {f.lineno}, in {f.name}"
+
+    # -- requests ----------------------------------------------------------------------------
+    def call(self, req):
+        mod = self.module(req["module"])
+        fn = getattr(mod, req["func"], None)
+        if fn is None:
+            raise StudentFailure("missing", f"{req['module']}.py defines no function '{req['func']}'")
+        if not callable(fn):
+            raise StudentFailure("missing", f"'{req['func']}' in {req['module']}.py is a "
+                                 f"{type(fn).__name__}, not a function")
+        args, kwargs = req["args"], req["kwargs"]
+        out = CappedText(MAX_CAPTURE)
+        with warnings.catch_warnings(record=True) as caught, _captured(out):
+            warnings.simplefilter("always")
+            try:
+                result = fn(*args, **kwargs)
+            except NotImplementedError as exc:
+                raise StudentFailure("not_implemented", f"not implemented ({exc})" if str(exc) else "not implemented")
+            except BaseException as exc:  # noqa: BLE001 - reported to the grader as the verdict
+                raise StudentFailure("exception", "raised " + self.describe(exc))
+        keep = set(req.get("keep") or ())
+        if keep and isinstance(result, tuple):
+            result = tuple(self.store(v)[0] if i in keep else v for i, v in enumerate(result))
+        notes = [f"{w.category.__name__}: {w.message}" for w in caught[:10]]
+        return {"ok": True, "value": result, "output": out.text(), "warnings": notes}
+
+    def store(self, obj):
+        hid = self.next_handle
+        self.next_handle += 1
+        self.handles[hid] = obj
+        type_name = type(obj).__name__
+        if isinstance(obj, np.ndarray):
+            type_name = f"ndarray of dtype {obj.dtype}"
+        return wire.Handle(hid, type_name), type_name
+
+    def serve(self, fd_in, fd_out, ready):
+        wire.send(fd_out, wire.encode(ready))
+        while True:
+            frame = wire.recv(fd_in, 1 << 31)
+            if frame is None:
+                return
+            try:
+                req = wire.decode(frame, from_handle=self.lookup, from_probe=self.probe)
+                op = req.get("op")
+                if op == "call":
+                    reply = self.call(req)
+                elif op == "import":
+                    self.module(req["module"])
+                    reply = {"ok": True, "value": None}
+                elif op == "release":
+                    self.handles.clear()
+                    reply = {"ok": True, "value": None}
+                else:
+                    reply = {"ok": True, "value": "pong"}
+            except StudentFailure as failure:
+                reply = {"ok": False, "kind": failure.kind, "message": str(failure)}
+            except wire.WireError as exc:
+                reply = {"ok": False, "kind": "protocol", "message": f"bad request: {exc}"}
+            wire.send(fd_out, self.encode_reply(reply))
+
+    def encode_reply(self, reply):
+        try:
+            return wire.encode(reply, to_handle=self.store_pair)
+        except (wire.WireError, RecursionError, ValueError, MemoryError) as exc:
+            return wire.encode({"ok": False, "kind": "unsendable",
+                                "message": f"the return value cannot be sent to the grader: {exc}"})
+
+    def store_pair(self, obj):
+        handle, type_name = self.store(obj)
+        return handle.id, type_name
+
+    def lookup(self, hid, _type):
+        if hid not in self.handles:
+            raise wire.WireError("stale handle")
+        return self.handles[hid]
+
+    def probe(self, name, params):
+        if name not in probes.RECIPES:
+            raise wire.WireError(f"unknown probe {name!r}")
+        return probes.build(name, params)
+
+
+class _captured:
+    """Send Python-level stdout/stderr of the student code to a capped buffer."""
+
+    def __init__(self, buf):
+        self.buf = buf
+
+    def __enter__(self):
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.buf
+
+    def __exit__(self, *exc):
+        sys.stdout, sys.stderr = self.saved
+
+
+def _library_dirs():
+    """Directories of every shared library loaded so far, plus the loader's usual places."""
+    dirs = {"/lib64", "/usr/lib64"}
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split(maxsplit=5)[-1].strip()
+                if path.startswith("/") and ".so" in path:
+                    dirs.add(os.path.dirname(path))
+    except OSError:
+        pass
+    arch = sysconfig.get_config_var("MULTIARCH")
+    if arch:
+        dirs |= {f"/lib/{arch}", f"/usr/lib/{arch}"}
+    return sorted(dirs)
+
+
+def _read_paths(sub_dir):
+    stdlib = sysconfig.get_paths()["stdlib"]
+    paths = [os.path.join(stdlib, e) for e in os.listdir(stdlib)
+             if e not in ("site-packages", "dist-packages")]
+    paths.append(os.path.dirname(sysconfig.get_paths()["platstdlib"]) + "/lib-dynload")
+    numpy_dir = os.path.dirname(np.__file__)
+    paths += [numpy_dir, numpy_dir + ".libs", os.path.dirname(numpy_dir) + "/numpy.libs"]
+    paths += _library_dirs()
+    paths += ["/etc/ld.so.cache", "/dev/null", "/dev/urandom", "/dev/zero", sub_dir]
+    return paths
+
+
+def lock_down(cfg):
+    limits = cfg["limits"]
+    prot = {"resource limits": sandbox.apply_rlimits(limits)}
+    prot["network"] = sandbox.new_network_namespace()
+    prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"]), [cfg["work_dir"]])
+    prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
+    prot["system calls"] = sandbox.seccomp()
+    own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]
+    allowed = set(sys.stdlib_module_names) | {"numpy"} | set(own) | set(cfg.get("extra_imports", ()))
+    sys.meta_path[:] = [ImportGate(allowed)] + [
+        f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
+        or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
+                 importlib.machinery.PathFinder)]
+    sys.path[:] = [cfg["submission_dir"]] + [p for p in sys.path if "-packages" not in p]
+    prot["imports"] = "only the standard library, numpy and the submission's own files"
+    return prot
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    sys.dont_write_bytecode = True
+    faulthandler.enable()
+    os.chdir(cfg["work_dir"])
+    prot = lock_down(cfg)
+    worker = Worker(cfg)
+    worker.serve(cfg["fd_in"], cfg["fd_out"], {"ready": True, "protections": prot,
+                                               "pid": os.getpid(), "builtins": len(dir(builtins))})
+
+
+if __name__ == "__main__":
+    main()

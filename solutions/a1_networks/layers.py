@@ -1,0 +1,64 @@
+"""Fully connected and ReLU layers: each forward returns (out, cache), its backward takes (dout, cache)."""
+import numpy as np
+
+
+def affine_forward(x, w, b):
+    """Fully connected layer: out = x.reshape(N, D) @ w + b.
+
+    Inputs:
+    - x: (N, d_1, ..., d_k) inputs; each sample is flattened to D = d_1 * ... * d_k
+    - w: (D, M) weights
+    - b: (M,) biases
+
+    Returns (out, cache):
+    - out: (N, M)
+    - cache: whatever affine_backward needs
+    """
+    out = x.reshape(x.shape[0], -1) @ w + b
+    return out, (x, w)
+
+
+def affine_backward(dout, cache):
+    """Backward pass of affine_forward.
+
+    Inputs:
+    - dout: (N, M) upstream gradient
+    - cache: from affine_forward
+
+    Returns (dx, dw, db):
+    - dx: (N, d_1, ..., d_k), the shape of x
+    - dw: (D, M)
+    - db: (M,)
+    """
+    x, w = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+def relu_forward(x):
+    """Rectified linear unit: out = max(0, x), elementwise.
+
+    Inputs:
+    - x: array of any shape
+
+    Returns (out, cache):
+    - out: same shape as x
+    - cache: whatever relu_backward needs
+    """
+    return np.maximum(0, x), x
+
+
+def relu_backward(dout, cache):
+    """Backward pass of relu_forward: dx = dout where x > 0, else 0 (also at x == 0).
+
+    Inputs:
+    - dout: upstream gradient, same shape as x
+    - cache: from relu_forward
+
+    Returns:
+    - dx: same shape as x
+    """
+    x = cache
+    return dout * (x > 0)
