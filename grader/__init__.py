@@ -1,0 +1,1 @@
+"""LayerLab's grading engine: sandboxed workers, a pytest plugin, comparisons and reports."""

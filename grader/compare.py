@@ -58,6 +58,8 @@ def check_array(name: str, got, expected: np.ndarray, *, rtol: float = 1e-6,
         raise Mismatch(f"{name} has dtype {got.dtype}; expected {expected.dtype}")
     got_f = got.astype(np.float64)
     bad = ~np.isfinite(got_f)
+    if bad.any() and got.ndim == 0:
+        raise Mismatch(f"{name} is {got_f[()]} (expected {float(expected):.6g})")
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise Mismatch(f"{name} contains {int(np.isnan(got_f).sum())} NaN and "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import pytest
 
 from grader import submission
 from grader.plugin import GradingPlugin, grading_args
-from grader.results import GradingResult
+from grader.results import GradingResult, TestResult
 from grader.session import WorkerSession
 from grader.spec import Assignment
 
@@ -34,7 +35,8 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         plugin = GradingPlugin(spec, session, seed, progress=progress)
         plugin.result.submission = str(path)
         backstop = 3 * spec.limits.call_timeout + 30
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
         try:
             code = pytest.main(grading_args(spec, hidden=hidden, timeout=backstop),
                                plugins=[plugin])
@@ -47,11 +49,23 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
             if not plugin.result.interrupted:
                 plugin.result.internal_errors.append(traceback.format_exc())
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
             session.close()
         return plugin.finish(started)
     finally:
         submission.clean(staging)
+
+
+def plan(spec: Assignment) -> list[tuple[TestResult, float]]:
+    """Collect the assignment's tests without running them: each test and its points."""
+    plugin = GradingPlugin(spec, WorkerSession(spec.folder), DEFAULT_SEED)
+    code = pytest.main([*grading_args(spec, hidden=True, timeout=60), "--collect-only"],
+                       plugins=[plugin])
+    if code != pytest.ExitCode.OK or plugin.result.internal_errors:
+        raise RuntimeError(f"collecting the tests of {spec.id} failed: "
+                           f"{plugin.result.internal_errors or code}")
+    return plugin.plan()
 
 
 def _interrupt(signum, frame):

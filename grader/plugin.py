@@ -84,7 +84,6 @@ class GradingPlugin:
                                               test_id, "hidden" if hidden else "public")
             for item in group:
                 self._points[item.nodeid] = total / len(group)
-        self.result.tests = list(self._tests.values())
         self._total = len(items)
 
     def pytest_collectreport(self, report):
@@ -128,6 +127,7 @@ class GradingPlugin:
         points = self._points.get(item.nodeid, 0.0)
         case = item.callspec.id if hasattr(item, "callspec") else ""
         output = "\n".join(c.output for c in self.session.calls if c.output)[:2000]
+        warned = [w for c in self.session.calls for w in c.warnings]
         if report.passed:
             result = CaseResult(case, True, points, points, output=output)
         else:
@@ -136,6 +136,8 @@ class GradingPlugin:
                 self.result.internal_errors.append(f"{item.nodeid}: {feedback}")
                 feedback = "grader error (not your fault; reported to the instructor): " + \
                     feedback.splitlines()[-1]
+            if warned:
+                feedback += f" (your code warned: {warned[0]})"
             result = CaseResult(case, False, 0.0, points, feedback, output, internal)
         self._tests[_function_id(item)].cases.append(result)
 
@@ -144,6 +146,14 @@ class GradingPlugin:
         self._done += 1
         if self.progress:
             self.progress(self._done, self._total, nodeid)
+
+    def plan(self) -> list[tuple[TestResult, float]]:
+        """Every collected test with the points it is worth (for ``layerlab list``)."""
+        worth: dict[str, float] = {}
+        for nodeid, points in self._points.items():
+            test_id = nodeid.split("[", 1)[0]
+            worth[test_id] = worth.get(test_id, 0.0) + points
+        return [(test, worth[test_id]) for test_id, test in self._tests.items()]
 
     def finish(self, started: float) -> GradingResult:
         self.result.execution_time = time.monotonic() - started

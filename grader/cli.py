@@ -1,0 +1,189 @@
+"""``layerlab``: grade submissions, run public checks, list assignments.
+
+Exit codes: 0 grading ran (whatever the score); 1 the score is under ``--fail-under``;
+2 a usage error (bad path, unknown assignment, malformed config); 3 an internal grader error
+(the report is still printed and written); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader import export, report, spec
+from grader.grade import DEFAULT_SEED, grade, plan
+from grader.spec import UsageError
+
+EXIT_OK, EXIT_FAIL_UNDER, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EPILOG_GRADE = """\
+examples:
+  layerlab grade examples/a1_submission --assignment a1
+  layerlab grade alice.zip --assignment a1 --json results.json --junit results.xml
+  layerlab grade /autograder/submission --assignment a1 --json /autograder/results/results.json
+  layerlab grade sub/ --assignment a1 --fail-under 60     # exit 1 below 60 %
+
+The submission may be the student's copy of the assignment folder, a .zip of it, or its .py
+files flat in one folder. Exit codes: 0 graded, 1 under --fail-under, 2 usage error,
+3 grader error (report still written)."""
+
+EPILOG_CHECK = """\
+examples:
+  layerlab check a1                         # the repository's assignments/a1_networks
+  layerlab check a1 --path ~/hw/a1_networks # your own copy
+
+Runs the public checks only; the grade also uses hidden tests on random inputs."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="layerlab", description="Auto-graded deep-learning assignments: students implement "
+        "layers in NumPy; LayerLab runs their code in a sandbox and scores it.",
+        epilog="Run 'layerlab COMMAND --help' for the options and examples of each command.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="grade a submission (public and hidden tests)",
+                       description="Grade one submission with the public and hidden tests and "
+                       "print a scored report.", epilog=EPILOG_GRADE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("submission", type=Path, help="submission folder or .zip")
+    g.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. a1")
+    g.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope results.json here")
+    g.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    g.add_argument("--fail-under", type=_percent, metavar="PCT",
+                   help="exit with code 1 when the score is below PCT percent")
+    g.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed for the random test inputs (default {DEFAULT_SEED})")
+
+    c = sub.add_parser("check", help="run the public checks on your working copy",
+                       description="Run an assignment's public checks on a working copy.",
+                       epilog=EPILOG_CHECK, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("assignment", help="assignment id, e.g. a1")
+    c.add_argument("--path", type=Path, help="your assignment folder (default: the repository's)")
+    c.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for random inputs")
+
+    sub.add_parser("list", help="list assignments, their tasks and points",
+                   description="List every assignment with its tasks and the points of their "
+                   "public and hidden tests.", epilog="example:\n  layerlab list",
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got '{text}'") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage between 0 and 100, got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        if args.command == "list":
+            return _list(console)
+        if args.command == "check":
+            assignment = spec.get(args.assignment)
+            return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
+                        hidden=False)
+        for target in (args.json, args.junit):
+            if target is not None and not target.resolve().parent.is_dir():
+                raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
+        return _run(console, errors, spec.get(args.assignment), args.submission, args.seed,
+                    hidden=True, json_path=args.json, junit_path=args.junit,
+                    fail_under=args.fail_under)
+    except UsageError as exc:
+        errors.print(f"layerlab: error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        errors.print("layerlab: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - the last line of defence: say so, with the traceback
+        errors.print("layerlab: internal error (please report it):", markup=False)
+        errors.print(traceback.format_exc(), markup=False)
+        return EXIT_INTERNAL
+
+
+def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, junit_path=None,
+         fail_under=None) -> int:
+    with _progress(errors) as progress:
+        result = grade(Path(path), assignment, seed=seed, hidden=hidden, progress=progress)
+    report.render(result, console)
+    code = EXIT_OK
+    for path_, writer in ((json_path, export.write_json), (junit_path, export.write_junit)):
+        if path_ is not None:
+            try:
+                writer(result, path_)
+            except OSError as exc:
+                errors.print(f"layerlab: error: cannot write {path_}: {exc.strerror}", markup=False)
+                code = EXIT_USAGE
+    if result.internal_errors:
+        return EXIT_INTERNAL
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if code == EXIT_OK and fail_under is not None and result.percent < fail_under:
+        errors.print(f"layerlab: score {result.percent:.1f} % is under --fail-under {fail_under:g}")
+        return EXIT_FAIL_UNDER
+    return code
+
+
+class _progress:
+    """A progress bar on a terminal; nothing in logs."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    def __enter__(self):
+        if not self.console.is_terminal:
+            return None
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("{task.description}"),
+                            console=self.console, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("", total=None)
+
+        def update(done: int, total: int, nodeid: str) -> None:
+            self.bar.update(self.task, completed=done, total=total,
+                            description=nodeid.rsplit("::", 1)[-1][:40])
+        return update
+
+    def __exit__(self, *exc):
+        if self.console.is_terminal:
+            self.bar.stop()
+
+
+def _list(console: Console) -> int:
+    for assignment in spec.all_assignments().values():
+        table = Table(title=f"{assignment.id}  {assignment.title}", title_justify="left")
+        table.add_column("task")
+        table.add_column("title")
+        table.add_column("public", justify="right")
+        table.add_column("hidden", justify="right")
+        points: dict[tuple[str, str], float] = {}
+        for test, worth in plan(assignment):
+            key = (test.task, test.visibility)
+            points[key] = points.get(key, 0.0) + worth
+        for task, title in assignment.tasks.items():
+            table.add_row(task, title, f"{points.get((task, 'public'), 0):g}",
+                          f"{points.get((task, 'hidden'), 0):g}")
+        table.add_row("", "total", f"{sum(v for (_, k), v in points.items() if k == 'public'):g}",
+                      f"{sum(v for (_, k), v in points.items() if k == 'hidden'):g}",
+                      style="bold")
+        console.print(table)
+    return EXIT_OK
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
