@@ -1,0 +1,88 @@
+"""End-to-end grading of the reference and the untouched stubs, seeds and the sandbox report."""
+
+from pathlib import Path
+
+import pytest
+
+from grader import spec
+from grader.grade import grade
+from grader.plugin import case_seed
+
+A1 = spec.get("a1")
+ROOT = spec.ROOT
+
+
+@pytest.fixture(scope="module")
+def reference_result():
+    return grade(ROOT / "solutions" / "a1_networks", A1)
+
+
+def test_reference_solution_scores_full_marks(reference_result):
+    assert reference_result.internal_errors == []
+    assert reference_result.max_score > 0
+    assert reference_result.score == reference_result.max_score
+    failed = [c.feedback for t in reference_result.tests for c in t.cases if not c.passed]
+    assert failed == []
+
+
+def test_every_task_has_public_and_hidden_tests(reference_result):
+    seen = {(t.task, t.visibility) for t in reference_result.tests}
+    for task in A1.tasks:
+        assert (task, "public") in seen and (task, "hidden") in seen, task
+
+
+def test_untouched_stubs_score_zero_and_say_not_implemented():
+    result = grade(A1.folder, A1)
+    assert result.internal_errors == []
+    assert result.score == 0 and result.max_score > 0
+    for test in result.tests:
+        for case in test.cases:
+            assert "not implemented" in case.feedback, (test.name, case.feedback)
+
+
+def test_report_names_the_active_protections(reference_result):
+    keys = set(reference_result.protections)
+    assert {"resource limits", "network", "filesystem", "memory", "system calls", "imports"} <= keys
+
+
+def test_one_broken_function_costs_only_its_task(tmp_path):
+    for name in ("layers.py", "losses.py", "gradient_check.py"):
+        (tmp_path / name).write_text((ROOT / "solutions" / "a1_networks" / name).read_text())
+    layers = tmp_path / "layers.py"
+    layers.write_text(layers.read_text().replace("db = dout.sum(axis=0)", "db = dout[0]"))
+    assert "db = dout[0]" in layers.read_text(), "the reference changed; update this mutation"
+    result = grade(tmp_path, A1)
+    lost = {t.task for t in result.tests if t.score < t.max_score}
+    assert lost == {"a1.affine"}
+    feedback = " ".join(line for t in result.tests for line in t.feedback_lines())
+    assert "db" in feedback
+
+
+def test_case_seeds_depend_on_run_seed_and_test_id():
+    a = case_seed(1234, "x.py::test_a[1]")
+    assert a == case_seed(1234, "x.py::test_a[1]")
+    assert a != case_seed(1235, "x.py::test_a[1]")
+    assert a != case_seed(1234, "x.py::test_a[2]")
+
+
+def test_same_seed_reproduces_verdicts_and_another_seed_changes_inputs(tmp_path):
+    # A submission that is right only for one particular input draws differently per seed.
+    for name in ("layers.py", "losses.py", "gradient_check.py"):
+        (tmp_path / name).write_text((ROOT / "solutions" / "a1_networks" / name).read_text())
+    with open(tmp_path / "layers.py", "a") as f:
+        f.write("\n_orig = relu_forward\n"
+                "def relu_forward(x):\n"
+                "    out, cache = _orig(x)\n"
+                "    return (out + 1e-3 if float(x.flat[0]) > 0 else out), cache\n")
+    one = [c.passed for t in grade(tmp_path, A1, seed=1).tests for c in t.cases]
+    again = [c.passed for t in grade(tmp_path, A1, seed=1).tests for c in t.cases]
+    assert one == again
+    outcomes = {tuple(c.passed for t in grade(tmp_path, A1, seed=s).tests for c in t.cases)
+                for s in range(2, 7)}
+    assert len(outcomes | {tuple(one)}) > 1
+
+
+def test_public_check_only_runs_public_tests():
+    result = grade(A1.folder, A1, hidden=False)
+    assert result.tests and {t.visibility for t in result.tests} == {"public"}
+
