@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from grader.spec import Assignment, UsageError
@@ -30,7 +31,10 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
         read = lambda name: files[name].read_bytes()  # noqa: E731
         size = lambda name: files[name].stat().st_size  # noqa: E731
     elif zipfile.is_zipfile(path):
-        archive = zipfile.ZipFile(path)
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise UsageError(f"{path}: not a readable zip file ({exc})") from None
         infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
         if len(infos) > MAX_ZIP_ENTRIES:
             raise UsageError(f"{path}: the zip holds {len(infos)} files (limit {MAX_ZIP_ENTRIES})")
@@ -38,7 +42,7 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
             if name.startswith("/") or ".." in PurePosixPath(name).parts:
                 raise UsageError(f"{path}: unsafe path in zip: {name}")
         files = {n: None for n in infos if not set(PurePosixPath(n).parts) & _SKIP}
-        read = lambda name: archive.read(infos[name])  # noqa: E731
+        read = lambda name: _read_member(path, archive, infos[name])  # noqa: E731
         size = lambda name: infos[name].file_size  # noqa: E731
     else:
         raise UsageError(f"{path}: expected a folder or a .zip file")
@@ -53,6 +57,13 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
             (dest / p.name).write_bytes(read(name))
             copied.append(p.name)
     return sorted(copied)
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as exc:
+        raise UsageError(f"{path}: {info.filename} is corrupt in the zip ({exc})") from None
 
 
 def _walk(root: Path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import struct
 
@@ -58,18 +59,18 @@ def encode(value, *, to_handle=None) -> bytes:
     def walk(v, depth):
         if depth > MAX_DEPTH:
             raise WireError("value nested too deeply")
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v if abs(v) < 2**63 else {"$bigint": str(v)}
-        if isinstance(v, float):
-            return {"$float": repr(v)} if v != v or v in (float("inf"), float("-inf")) else v
         if isinstance(v, np.ndarray) and v.dtype.kind in "biufc":
             blobs.append(_npy(v))
             return {"$nd": len(blobs) - 1}
         if isinstance(v, np.generic) and v.dtype.kind in "biufc":
             blobs.append(_npy(np.asarray(v)))
             return {"$np": len(blobs) - 1}
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, int):
+            return v if abs(v) < 2**63 else {"$bigint": str(v)}
+        if isinstance(v, float):
+            return v if math.isfinite(v) else {"$float": repr(float(v))}
         if isinstance(v, tuple):
             return {"$tuple": [walk(x, depth + 1) for x in v]}
         if isinstance(v, list):
@@ -111,6 +112,8 @@ def decode(data: bytes, *, from_handle=None, from_probe=None):
                 raise WireError("truncated array")
             blobs.append(bytes(view[pos : pos + blen]))
             pos += blen
+        if pos != len(view):
+            raise WireError(f"{len(view) - pos} unexpected bytes after the message")
     except WireError:
         raise
     except (struct.error, ValueError, RecursionError) as exc:
@@ -164,12 +167,25 @@ def _npy(arr: np.ndarray) -> bytes:
 
 
 def _load(blobs: list[bytes], index) -> np.ndarray:
+    """Read one NPY blob without trusting its header: plain numeric dtypes, exact size."""
     if not isinstance(index, int) or not 0 <= index < len(blobs):
         raise WireError("bad array reference")
-    arr = np.lib.format.read_array(io.BytesIO(blobs[index]), allow_pickle=False)
-    if arr.dtype.kind not in "biufc":
-        raise WireError(f"unsupported array dtype {arr.dtype}")
-    return arr
+    blob = blobs[index]
+    try:
+        f = io.BytesIO(blob)
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(f)
+    except Exception as exc:  # noqa: BLE001 - any malformed header is a wire error
+        raise WireError(f"malformed array header: {exc}") from None
+    if dtype.kind not in "biufc" or dtype.hasobject or dtype.fields is not None:
+        raise WireError(f"unsupported array dtype {dtype}")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(blob) - f.tell():
+        raise WireError(f"array of shape {shape} does not match its {len(blob) - f.tell()} bytes")
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=f.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def send(fd: int, payload: bytes) -> None:

@@ -1,0 +1,209 @@
+"""Submission layouts: a copy of the assignment folder, a zip (with or without a top folder) and
+flat files are graded the same; anything else is a one-line UsageError naming the problem."""
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import spec, submission
+from grader.grade import grade
+from grader.spec import ROOT, UsageError
+
+EXAMPLE = ROOT / "examples" / "a1_submission"
+STUBS = ROOT / "assignments" / "a1_networks"
+MODULES = ["gradient_check.py", "layers.py", "losses.py"]
+
+
+@pytest.fixture(scope="module")
+def a1():
+    return spec.get("a1")
+
+
+def scores(result) -> dict:
+    """Every case's verdict and points, keyed by test id and case id."""
+    return {(t.test_id, c.case): (c.passed, c.score, c.max_score, c.feedback)
+            for t in result.tests for c in t.cases}
+
+
+def student_copy(dest: Path) -> Path:
+    """The student's copy of the assignment folder, with the example's answers filled in."""
+    folder = dest / "a1_networks"
+    shutil.copytree(STUBS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in MODULES:
+        shutil.copy(EXAMPLE / name, folder / name)
+    return folder
+
+
+def zip_folder(folder: Path, target: Path, *, top: str | None) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(folder).as_posix()
+                zf.write(path, f"{top}/{rel}" if top else rel)
+    return target
+
+
+def make_zip(target: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(target, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+    return target
+
+
+@pytest.fixture(scope="module")
+def baseline(a1):
+    """The example graded from its flat folder, as Gradescope delivers it."""
+    return grade(EXAMPLE, a1)
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("layouts")
+    folder = student_copy(tmp / "copy")
+    flat = tmp / "flat"
+    flat.mkdir()
+    for name in MODULES:
+        shutil.copy(EXAMPLE / name, flat / name)
+    return {
+        "assignment folder copy": folder,
+        "zip with top folder": zip_folder(folder, tmp / "top.zip", top="a1_networks"),
+        "zip without top folder": zip_folder(folder, tmp / "flat.zip", top=None),
+        "flat .py files": flat,
+    }
+
+
+def test_baseline_has_passes_and_failures(baseline):
+    verdicts = [passed for passed, *_ in scores(baseline).values()]
+    assert any(verdicts) and not all(verdicts)
+    assert not baseline.internal_errors
+
+
+@pytest.mark.parametrize("layout", ["assignment folder copy", "zip with top folder",
+                                    "zip without top folder", "flat .py files"])
+def test_every_layout_is_graded_the_same(layout, layouts, baseline, a1):
+    result = grade(layouts[layout], a1)
+    assert not result.internal_errors
+    assert scores(result) == scores(baseline)
+    assert result.score == baseline.score and result.max_score == baseline.max_score
+
+
+@pytest.mark.parametrize("layout", ["assignment folder copy", "zip with top folder",
+                                    "zip without top folder"])
+def test_only_the_module_folders_python_files_are_staged(layout, layouts, a1, tmp_path):
+    names = submission.stage(layouts[layout], a1, tmp_path / "staged")
+    assert set(MODULES) <= set(names)
+    assert "test_public.py" not in names
+    assert sorted(p.name for p in (tmp_path / "staged").iterdir()) == names
+    for name in MODULES:
+        assert (tmp_path / "staged" / name).read_bytes() == (EXAMPLE / name).read_bytes()
+
+
+def test_macosx_entries_are_ignored(a1, tmp_path):
+    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in MODULES}
+    # Finder's resource forks: same names, same depth; they would make the layout ambiguous
+    entries.update({f"__MACOSX/{n}": b"\x00\x05\x16\x07junk" for n in MODULES})
+    entries.update({f"__MACOSX/a1_networks/._{n}": b"\x00\x05\x16\x07junk" for n in MODULES})
+    archive = make_zip(tmp_path / "mac.zip", entries)
+    names = submission.stage(archive, a1, tmp_path / "staged")
+    assert names == sorted(MODULES)
+    for name in MODULES:
+        assert (tmp_path / "staged" / name).read_bytes() == (EXAMPLE / name).read_bytes()
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+def usage_error(path, a1) -> str:
+    with pytest.raises(UsageError) as info:
+        grade(path, a1)
+    text = str(info.value)
+    assert text and "\n" not in text, f"not one line: {text!r}"
+    return text
+
+
+def test_nonexistent_path(a1, tmp_path):
+    missing = tmp_path / "nowhere"
+    text = usage_error(missing, a1)
+    assert "not found" in text and str(missing) in text
+
+
+def test_plain_file_that_is_not_a_zip(a1, tmp_path):
+    path = tmp_path / "layers.txt"
+    path.write_text("def affine_forward(x, w, b): ...\n")
+    text = usage_error(path, a1)
+    assert str(path) in text and "folder or a .zip" in text
+
+
+def test_zip_without_assignment_files(a1, tmp_path):
+    path = make_zip(tmp_path / "other.zip", {"hw/notes.py": b"x = 1\n", "README.md": b"hi"})
+    text = usage_error(path, a1)
+    assert "no submission files" in text
+    assert all(name in text for name in MODULES)
+
+
+def test_zip_with_files_in_two_folders_at_the_same_depth(a1, tmp_path):
+    path = make_zip(tmp_path / "two.zip", {
+        "first/layers.py": (EXAMPLE / "layers.py").read_bytes(),
+        "second/losses.py": (EXAMPLE / "losses.py").read_bytes(),
+    })
+    text = usage_error(path, a1)
+    assert "ambiguous" in text and "first" in text and "second" in text
+
+
+def test_files_at_a_shallower_depth_win(a1, tmp_path):
+    path = make_zip(tmp_path / "nested.zip", {
+        "a1/layers.py": (EXAMPLE / "layers.py").read_bytes(),
+        "a1/old/layers.py": b"raise SystemExit\n",
+        "a1/old/losses.py": b"raise SystemExit\n",
+    })
+    assert submission.stage(path, a1, tmp_path / "staged") == ["layers.py"]
+    assert (tmp_path / "staged" / "layers.py").read_bytes() == (EXAMPLE / "layers.py").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["../x.py", "a1_networks/../../layers.py", "/etc/layers.py"])
+def test_zip_with_an_unsafe_path(a1, tmp_path, name):
+    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in MODULES}
+    entries[name] = b"print('escaped')\n"
+    text = usage_error(make_zip(tmp_path / "unsafe.zip", entries), a1)
+    assert "unsafe path" in text and name in text
+    assert not (tmp_path.parent / "x.py").exists()
+
+
+def good_zip_bytes(tmp_path: Path, compression: int) -> bytes:
+    target = tmp_path / "good.zip"
+    with zipfile.ZipFile(target, "w", compression) as zf:
+        for name in MODULES:
+            zf.write(EXAMPLE / name, name)
+    return target.read_bytes()
+
+
+def corrupt_data(data: bytes) -> bytes:
+    """Flip bytes inside the first member's contents (after its 30-byte local header + name)."""
+    name_len = int.from_bytes(data[26:28], "little")
+    start = 30 + name_len + int.from_bytes(data[28:30], "little")
+    out = bytearray(data)
+    for i in range(start + 5, start + 15):
+        out[i] ^= 0xFF
+    return bytes(out)
+
+
+def corrupt_directory(data: bytes) -> bytes:
+    out = bytearray(data)
+    i = out.find(b"PK\x01\x02")
+    out[i + 3] = 9  # break the central directory's signature
+    return bytes(out)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "stored data", "deflated data", "directory"])
+def test_corrupt_zip(a1, tmp_path, damage):
+    if damage == "truncated":
+        data = good_zip_bytes(tmp_path, zipfile.ZIP_DEFLATED)[:200]
+    elif damage == "directory":
+        data = corrupt_directory(good_zip_bytes(tmp_path, zipfile.ZIP_DEFLATED))
+    else:
+        compression = zipfile.ZIP_STORED if damage == "stored data" else zipfile.ZIP_DEFLATED
+        data = corrupt_data(good_zip_bytes(tmp_path, compression))
+    path = tmp_path / "broken.zip"
+    path.write_bytes(data)
+    text = usage_error(path, a1)
+    assert str(path) in text
