@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import signal
 import tempfile
 import threading
@@ -38,8 +40,9 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
         try:
-            code = pytest.main(grading_args(spec, hidden=hidden, timeout=backstop),
-                               plugins=[plugin])
+            with contextlib.redirect_stdout(io.StringIO()):  # pytest's own terminal output
+                code = pytest.main(grading_args(spec, hidden=hidden, timeout=backstop),
+                                   plugins=[plugin])
             if code == pytest.ExitCode.INTERRUPTED:
                 plugin.result.interrupted = True
             elif code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -60,8 +63,9 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
 def plan(spec: Assignment) -> list[tuple[TestResult, float]]:
     """Collect the assignment's tests without running them: each test and its points."""
     plugin = GradingPlugin(spec, WorkerSession(spec.folder), DEFAULT_SEED)
-    code = pytest.main([*grading_args(spec, hidden=True, timeout=60), "--collect-only"],
-                       plugins=[plugin])
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = pytest.main([*grading_args(spec, hidden=True, timeout=60), "--collect-only"],
+                           plugins=[plugin])
     if code != pytest.ExitCode.OK or plugin.result.internal_errors:
         raise RuntimeError(f"collecting the tests of {spec.id} failed: "
                            f"{plugin.result.internal_errors or code}")

@@ -171,6 +171,8 @@ def _explain(excinfo) -> tuple[str, bool]:
     exc = excinfo.value
     if isinstance(exc, (StudentError, Mismatch)):
         return str(exc), False
+    if isinstance(exc, pytest.fail.Exception) and "pytest-timeout" in str(exc):
+        return "the test as a whole took too long (stopped by the per-test time limit)", False
     if isinstance(exc, (AssertionError, pytest.fail.Exception)):
         return (str(exc).strip().splitlines() or ["a check failed"])[0], False
     tb = "".join(traceback.format_exception(exc)[-3:]).strip()
@@ -184,4 +186,4 @@ def grading_args(spec: Assignment, *, hidden: bool, timeout: float) -> list[str]
         paths.append(str(spec.hidden_tests))
     return [*paths, "--disable-plugin-autoload", "-c", str(ROOT / "grader" / "grading.ini"), "--rootdir", str(ROOT),
             "-p", "no:cacheprovider", "-p", "pytest_timeout", f"--timeout={timeout:g}",
-            "--import-mode=importlib", "-p", "no:terminal"]
+            "--import-mode=importlib", "-qq", "--no-header", "-p", "no:warnings"]

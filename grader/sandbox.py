@@ -176,7 +176,9 @@ _DENY_X86_64 = {
     303: "name_to_handle_at", 304: "open_by_handle_at", 300: "fanotify_init",
     428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount",
     433: "fspick", 442: "mount_setattr", 319: "memfd_create", 447: "memfd_secret",
-    103: "syslog", 153: "vhangup",
+    103: "syslog", 153: "vhangup", 129: "rt_sigqueueinfo", 297: "rt_tgsigqueueinfo",
+    141: "setpriority", 203: "sched_setaffinity", 251: "ioprio_set", 256: "migrate_pages",
+    279: "move_pages", 440: "process_madvise", 312: "kcmp",
 }
 _CLONE, _CLONE3, _KILL, _TGKILL, _PRLIMIT64 = 56, 435, 62, 234, 302
 _AUDIT_ARCH_X86_64 = 0xC000003E

