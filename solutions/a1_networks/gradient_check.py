@@ -16,18 +16,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     Returns:
     - grad: float64 array of x's shape
     """
-    grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        f_plus = f(x)
-        x[ix] = old - h
-        f_minus = f(x)
-        x[ix] = old
-        grad[ix] = (f_plus - f_minus) / (2 * h)
-    return grad
+    return eval_numerical_gradient_array(f, x, 1.0, h)
 
 
 def eval_numerical_gradient_array(f, x, df, h=1e-5):

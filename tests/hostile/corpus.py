@@ -63,6 +63,20 @@ def _h(name, module, hits, expect, code="", *, may_hit=(), **kw) -> Hostile:
                    may_hit=tuple(may_hit), **kw)
 
 
+# Student code looking for the worker's reply pipe: the low descriptor that is a write-only FIFO.
+FIND_REPLY_PIPE = """
+        import fcntl, stat
+        def _reply_fd():
+            return next(fd for fd in range(3, 64) if _is_write_pipe(fd))
+        def _is_write_pipe(fd):
+            try:
+                return (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                        and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)
+            except OSError:
+                return False
+"""
+
+
 # Limit the damage if the sandbox ever fails: the "10 GB" writers stop at 64 MiB (the worker's
 # file-size limit is 16 MiB, so the verdict is the same) and the fork loop's children exit at once.
 CORPUS: list[Hostile] = [
@@ -268,15 +282,8 @@ CORPUS: list[Hostile] = [
         """, slow=True, doc="every call in time, one test too long for the per-test backstop"),
     # -- forged replies: the reply pipe is whichever low descriptor is a write-only pipe ---------
     _h("forged_reply_without_value_svm_loss", "losses", [SVM], r"malformed|unreadable|reply", """
-        import fcntl, json, os, stat, struct
-        def _reply_fd():
-            return next(fd for fd in range(3, 64) if _is_write_pipe(fd))
-        def _is_write_pipe(fd):
-            try:
-                return (stat.S_ISFIFO(os.fstat(fd).st_mode)
-                        and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)
-            except OSError:
-                return False
+        import json, os, struct
+        """ + FIND_REPLY_PIPE + """
         def svm_loss(x, y):
             header = json.dumps({"$dict": [["ok", True]]}).encode()  # no "value"
             body = struct.pack("!Q", len(header)) + header + struct.pack("!Q", 0)
@@ -284,15 +291,8 @@ CORPUS: list[Hostile] = [
             os._exit(0)
         """),
     _h("forged_reply_with_huge_array_svm_loss", "losses", [SVM], r"malformed|unreadable|reply", """
-        import fcntl, io, json, os, stat, struct
-        def _reply_fd():
-            return next(fd for fd in range(3, 64) if _is_write_pipe(fd))
-        def _is_write_pipe(fd):
-            try:
-                return (stat.S_ISFIFO(os.fstat(fd).st_mode)
-                        and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)
-            except OSError:
-                return False
+        import io, json, os, struct
+        """ + FIND_REPLY_PIPE + """
         def svm_loss(x, y):
             npy = io.BytesIO()  # an NPY header claiming 10**15 float64, and 8 bytes of data
             np.lib.format.write_array_header_1_0(
