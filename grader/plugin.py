@@ -21,6 +21,7 @@ import pytest
 from grader.compare import Mismatch, expect_tuple
 from grader.results import CaseResult, GradingResult, TestResult
 from grader.session import StudentError, WorkerSession
+from grader.wire import Handle
 from grader.spec import ROOT, Assignment
 
 
@@ -31,9 +32,9 @@ class Student:
         self._session, self._functions = session, functions
 
     def __getattr__(self, name: str):
-        if name.startswith("_") or name not in self._functions:
-            raise AttributeError(f"the assignment has no function '{name}'")
-        module = self._functions[name]
+        if name.startswith("_"):
+            raise AttributeError(name)
+        module = self._module(name)
         return lambda *args, **kwargs: self._session.call(module, name, args, kwargs)
 
     @property
@@ -45,8 +46,34 @@ class Student:
     def forward(self, name: str, *args, **kwargs):
         """Call a ``*_forward`` function: returns ``(out, cache)`` with the cache left in the worker."""
         __tracebackhide__ = True
-        result = self._session.call(self._functions[name], name, args, kwargs, keep=(1,))
+        result = self._session.call(self._module(name), name, args, kwargs, keep=(1,))
         return expect_tuple(result, ("out", "cache"), name)
+
+    def with_args(self, name: str, *args, **kwargs) -> tuple[object, tuple]:
+        """Call ``name`` and also return its positional arguments as the call left them
+        (e.g. ``bn_param`` with updated running statistics)."""
+        return self._session.call(self._module(name), name, args, kwargs, return_args=True)
+
+    def new(self, cls: str, *args, **kwargs) -> Handle:
+        """Construct ``cls(*args, **kwargs)`` in the worker; the object stays there."""
+        return self._session.call(self._module(cls), cls, args, kwargs, keep=(-1,))
+
+    def method(self, obj: Handle, name: str, *args, **kwargs):
+        """Call ``obj.name(*args, **kwargs)`` on an object kept in the worker."""
+        return self._session.call("", name, args, kwargs, target=obj)
+
+    def attr(self, obj: Handle, name: str):
+        """Read ``obj.name`` of an object kept in the worker."""
+        return self._session.attribute(obj, name)
+
+    def timeout(self, seconds: float):
+        """``with student.timeout(120):`` allows each call in the block that long."""
+        return self._session.timeout(seconds)
+
+    def _module(self, name: str) -> str:
+        if name not in self._functions:
+            raise AttributeError(f"the assignment has no function or class '{name}'")
+        return self._functions[name]
 
 
 def case_seed(seed: int, nodeid: str) -> int:

@@ -8,6 +8,7 @@ with :func:`grader.wire.decode` — never unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -73,6 +74,7 @@ class WorkerSession:
         self.submission_dir = Path(submission_dir)
         self.limits = limits or Limits()
         self.extra_imports = extra_imports
+        self.call_timeout = self.limits.call_timeout
         self.protections: dict[str, str] = {}
         self.generation = 0
         self.starts = 0
@@ -144,35 +146,64 @@ class WorkerSession:
         return self.protections
 
     # -- calls -------------------------------------------------------------------------------
-    def call(self, module: str, func: str, args: tuple, kwargs: dict, keep=()) -> object:
-        """Run ``module.func(*args, **kwargs)`` in the worker and return its decoded result."""
+    def call(self, module: str, func: str, args: tuple, kwargs: dict, keep=(), *,
+             target: wire.Handle | None = None, return_args: bool = False) -> object:
+        """Run ``module.func(*args, **kwargs)`` (or ``target.func(...)``) in the worker.
+
+        ``keep`` lists the positions of a returned tuple to leave in the worker as handles
+        (``-1``: the whole result); with ``return_args`` the reply is ``(value, args)``, the
+        positional arguments as the function left them (for parameter dicts updated in place).
+        """
         if func in self._hung:
             raise StudentError(self._hung[func], kind="timeout")
         if module in self._dead_imports:
             raise StudentError(self._dead_imports[module], kind="crash")
-        for value in (*args, *kwargs.values()):
+        for value in (*args, *kwargs.values(), target):
             if isinstance(value, wire.Handle) and value.generation != self.generation:
                 raise StudentError("this value came from a worker that has since been restarted",
                                    kind="crash")
         if self._proc is None:
             self._start()
-        if module not in self._imported:
+        if target is None and module not in self._imported:
             self._import(module)
         record = Call(func)
         self.calls.append(record)
         try:
-            reply = self._request({"op": "call", "module": module, "func": func,
-                                   "args": list(args), "kwargs": kwargs, "keep": list(keep)},
-                                  f"calling {func}")
+            reply = self._request({"op": "call", "module": module, "func": func, "target": target,
+                                   "args": list(args), "kwargs": kwargs, "keep": list(keep),
+                                   "return_args": return_args}, f"calling {func}")
         except StudentError as err:
             if err.kind == "timeout":
-                self._hung[func] = f"{func} timed out after {self.limits.call_timeout:g} s " \
+                self._hung[func] = f"{func} timed out after {self.call_timeout:g} s " \
                     "in an earlier test; not run again"
             raise
         record.output = str(reply.get("output", ""))[:100_000]
         warned = reply.get("warnings")
         record.warnings = [str(w) for w in warned[:10]] if isinstance(warned, list) else []
+        if return_args:
+            args_after = reply.get("args")
+            if not isinstance(args_after, list) or len(args_after) != len(args):
+                self._kill()
+                raise StudentError("the worker sent a malformed reply", kind="protocol")
+            return reply["value"], tuple(args_after)
         return reply["value"]
+
+    def attribute(self, target: wire.Handle, name: str) -> object:
+        """The value of ``target.name`` in the worker."""
+        if target.generation != self.generation:
+            raise StudentError("this object came from a worker that has since been restarted",
+                               kind="crash")
+        return self._request({"op": "getattr", "target": target, "name": name},
+                             f"reading .{name}")["value"]
+
+    @contextlib.contextmanager
+    def timeout(self, seconds: float):
+        """Allow calls in this block ``seconds`` each (e.g. a training run)."""
+        saved, self.call_timeout = self.call_timeout, seconds
+        try:
+            yield
+        finally:
+            self.call_timeout = saved
 
     def _import(self, module: str) -> None:
         try:
@@ -187,7 +218,7 @@ class WorkerSession:
 
     def _request(self, message: dict, doing: str) -> dict:
         """Send one request and read its reply; the worker is never left mid-conversation."""
-        deadline = time.monotonic() + self.limits.call_timeout
+        deadline = time.monotonic() + self.call_timeout
         try:
             self._send(wire.encode(message), deadline)
             reply = self._receive(deadline, doing)
@@ -255,7 +286,7 @@ class WorkerSession:
 
     def _fail_timeout(self):
         self._kill()
-        raise StudentError(f"timed out after {self.limits.call_timeout:g} s", kind="timeout")
+        raise StudentError(f"timed out after {self.call_timeout:g} s", kind="timeout")
 
     def _fail_dead(self, doing: str):
         code = self._kill(grace=1.0)

@@ -44,12 +44,12 @@ class Assignment:
         return path if path.is_dir() else None
 
     def functions(self) -> dict[str, str]:
-        """Map each public function name in the stubs to its module."""
+        """Map each public function and class name in the stubs to its module."""
         found = {}
         for module in self.modules:
             tree = ast.parse((self.folder / f"{module}.py").read_text())
             for node in tree.body:
-                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
                     found[node.name] = module
         return found
 

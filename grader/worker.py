@@ -132,13 +132,14 @@ class Worker:
 
     # -- requests ----------------------------------------------------------------------------
     def call(self, req):
-        mod = self.module(req["module"])
-        fn = getattr(mod, req["func"], None)
-        if fn is None:
-            raise StudentFailure("missing", f"{req['module']}.py defines no function '{req['func']}'")
-        if not callable(fn):
-            raise StudentFailure("missing", f"'{req['func']}' in {req['module']}.py is a "
-                                 f"{type(fn).__name__}, not a function")
+        target = req.get("target")
+        if target is not None:
+            fn = getattr(target, req["func"], None)
+            if not callable(fn):
+                raise StudentFailure("missing", f"{type(target).__name__} has no method "
+                                     f"'{req['func']}'")
+        else:
+            fn = self.function(req["module"], req["func"])
         args, kwargs = req["args"], req["kwargs"]
         out = CappedText(MAX_CAPTURE)
         with warnings.catch_warnings(record=True) as caught, _captured(out):
@@ -150,10 +151,31 @@ class Worker:
             except BaseException as exc:  # noqa: BLE001 - reported to the grader as the verdict
                 raise StudentFailure("exception", "raised " + self.describe(exc))
         keep = set(req.get("keep") or ())
-        if keep and isinstance(result, tuple):
+        if -1 in keep:
+            result = self.store(result)[0]
+        elif keep and isinstance(result, tuple):
             result = tuple(self.store(v)[0] if i in keep else v for i, v in enumerate(result))
         notes = [f"{w.category.__name__}: {w.message}" for w in caught[:10]]
-        return {"ok": True, "value": result, "output": out.text(), "warnings": notes}
+        reply = {"ok": True, "value": result, "output": out.text(), "warnings": notes}
+        if req.get("return_args"):
+            reply["args"] = list(args)
+        return reply
+
+    def function(self, module, name):
+        fn = getattr(self.module(module), name, None)
+        if fn is None:
+            raise StudentFailure("missing", f"{module}.py defines no function '{name}'")
+        if not callable(fn):
+            raise StudentFailure("missing", f"'{name}' in {module}.py is a "
+                                 f"{type(fn).__name__}, not a function")
+        return fn
+
+    def attribute(self, req):
+        try:
+            return {"ok": True, "value": getattr(req["target"], req["name"])}
+        except Exception as exc:  # noqa: BLE001 - a property may raise anything
+            raise StudentFailure("missing", f"reading .{req['name']} of "
+                                 f"{type(req['target']).__name__} failed: {self.describe(exc)}")
 
     def store(self, obj):
         hid = self.next_handle
@@ -175,6 +197,8 @@ class Worker:
                 op = req.get("op")
                 if op == "call":
                     reply = self.call(req)
+                elif op == "getattr":
+                    reply = self.attribute(req)
                 elif op == "import":
                     self.module(req["module"])
                     reply = {"ok": True, "value": None}

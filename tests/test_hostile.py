@@ -244,7 +244,7 @@ def test_printing_is_captured_and_capped(hostile_dir):
 def test_symlink_out_of_the_submission_is_not_followed(tmp_path):
     """A submission file that links to the hidden tests must not carry them into the worker."""
     hidden = ROOT / "solutions" / "a1_networks" / "hidden_tests" / "test_layers_hidden.py"
-    case = corpus.Hostile("symlink_to_hidden_tests_relu_forward", "layers", textwrap.dedent("""
+    case = corpus.Hostile("symlink_to_hidden_tests_relu_forward", "activations", textwrap.dedent("""
         import os
         _relu_forward = relu_forward
         def relu_forward(x):

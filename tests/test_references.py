@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from solutions.a1_networks import gradient_check, layers, losses
+from solutions.a1_networks import activations, gradient_check, layers, losses
 
 TOL = 1e-7
 
@@ -60,17 +60,17 @@ def test_relu_gradient(shape):
     x = away_from_zero(rng, shape)
     dout = rng.standard_normal(shape)
 
-    out, cache = layers.relu_forward(x)
+    out, cache = activations.relu_forward(x)
     np.testing.assert_array_equal(out, np.where(x > 0, x, 0.0))
-    dx = layers.relu_backward(dout, cache)
+    dx = activations.relu_backward(dout, cache)
 
-    assert_grad("dx", dx, lambda v: np.sum(layers.relu_forward(v)[0] * dout), x)
+    assert_grad("dx", dx, lambda v: np.sum(activations.relu_forward(v)[0] * dout), x)
 
 
 def test_relu_gradient_is_zero_at_zero():
     x = np.array([[-1.0, 0.0, 2.0]])
-    _, cache = layers.relu_forward(x)
-    np.testing.assert_array_equal(layers.relu_backward(np.ones_like(x), cache), [[0.0, 0.0, 1.0]])
+    _, cache = activations.relu_forward(x)
+    np.testing.assert_array_equal(activations.relu_backward(np.ones_like(x), cache), [[0.0, 0.0, 1.0]])
 
 
 @pytest.mark.parametrize("n, c", [(1, 2), (3, 5), (8, 10), (7, 3)])

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from solutions.a1_networks import layers, losses  # noqa: E402
+from solutions.a1_networks import activations, layers, losses  # noqa: E402
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -45,8 +45,8 @@ def test_relu_matches_torch(shape):
     x.flat[0] = 0.0  # both sides use gradient 0 at the kink
     dout = rng.standard_normal(shape)
 
-    out, cache = layers.relu_forward(x)
-    dx = layers.relu_backward(dout, cache)
+    out, cache = activations.relu_forward(x)
+    dx = activations.relu_backward(dout, cache)
 
     tx = tensor(x)
     t_out = torch.relu(tx)

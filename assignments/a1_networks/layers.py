@@ -1,4 +1,4 @@
-"""A1 layers: fully connected (task a1.affine) and ReLU (task a1.relu).
+"""A1 layers: fully connected (task a1.affine) and dropout (task a1.dropout).
 
 Each forward returns (out, cache); its backward takes (dout, cache) and returns the gradients
 in the order of the forward's inputs. Replace each `raise NotImplementedError(...)` with your
@@ -36,29 +36,3 @@ def affine_backward(dout, cache):
     - db: (M,)
     """
     raise NotImplementedError("a1.affine: implement affine_backward")
-
-
-def relu_forward(x):
-    """Rectified linear unit: out = max(0, x), elementwise.
-
-    Inputs:
-    - x: array of any shape
-
-    Returns (out, cache):
-    - out: same shape as x
-    - cache: whatever relu_backward needs
-    """
-    raise NotImplementedError("a1.relu: implement relu_forward")
-
-
-def relu_backward(dout, cache):
-    """Backward pass of relu_forward: dx = dout where x > 0, else 0 (also at x == 0).
-
-    Inputs:
-    - dout: upstream gradient, same shape as x
-    - cache: from relu_forward
-
-    Returns:
-    - dx: same shape as x
-    """
-    raise NotImplementedError("a1.relu: implement relu_backward")

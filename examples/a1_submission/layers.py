@@ -1,6 +1,6 @@
 """An example A1 submission, partly right and partly wrong, to show what a report looks like.
 
-affine_forward and ReLU are correct; affine_backward takes db from the first sample only
+affine_forward is correct; affine_backward takes db from the first sample only
 instead of summing over the batch, so its shape is wrong.
 """
 import numpy as np
@@ -17,11 +17,3 @@ def affine_backward(dout, cache):
     dw = x.reshape(x.shape[0], -1).T @ dout
     db = dout[0]  # bug: should be dout.sum(axis=0)
     return dx, dw, db.reshape(1, -1)
-
-
-def relu_forward(x):
-    return np.maximum(x, 0), x
-
-
-def relu_backward(dout, cache):
-    return dout * (cache > 0)

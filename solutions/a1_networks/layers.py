@@ -1,4 +1,4 @@
-"""Fully connected and ReLU layers: each forward returns (out, cache), its backward takes (dout, cache)."""
+"""Fully connected layer (and dropout): each forward returns (out, cache), its backward takes (dout, cache)."""
 import numpy as np
 
 
@@ -35,30 +35,3 @@ def affine_backward(dout, cache):
     dw = x.reshape(x.shape[0], -1).T @ dout
     db = dout.sum(axis=0)
     return dx, dw, db
-
-
-def relu_forward(x):
-    """Rectified linear unit: out = max(0, x), elementwise.
-
-    Inputs:
-    - x: array of any shape
-
-    Returns (out, cache):
-    - out: same shape as x
-    - cache: whatever relu_backward needs
-    """
-    return np.maximum(0, x), x
-
-
-def relu_backward(dout, cache):
-    """Backward pass of relu_forward: dx = dout where x > 0, else 0 (also at x == 0).
-
-    Inputs:
-    - dout: upstream gradient, same shape as x
-    - cache: from relu_forward
-
-    Returns:
-    - dx: same shape as x
-    """
-    x = cache
-    return dout * (x > 0)

@@ -35,9 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "solutions" / "a1_networks"
-MODULES = ("layers", "losses", "gradient_check")
+MODULES = ("layers", "activations", "losses", "gradient_check")
 TASKS = {  # the task of each module's functions, as in the hidden tests
-    "layers": ("a1.affine", "a1.relu"),
+    "layers": ("a1.affine",),
+    "activations": ("a1.relu",),
     "losses": ("a1.softmax", "a1.svm"),
     "gradient_check": ("a1.gradcheck",),
 }
@@ -81,7 +82,7 @@ FIND_REPLY_PIPE = """
 # file-size limit is 16 MiB, so the verdict is the same) and the fork loop's children exit at once.
 CORPUS: list[Hostile] = [
     # -- hangs and crashes ----------------------------------------------------------------------
-    _h("loop_relu_forward", "layers", [RELU], r"timed out after 2 s", """
+    _h("loop_relu_forward", "activations", [RELU], r"timed out after 2 s", """
         def relu_forward(x):
             while True:
                 pass
@@ -107,11 +108,11 @@ CORPUS: list[Hostile] = [
         def svm_loss(x, y):
             ctypes.string_at(0)  # HERE
         """),
-    _h("memory_error_relu_backward", "layers", [RELU], r"raised MemoryError \(layers\.py, line {here}", """
+    _h("memory_error_relu_backward", "activations", [RELU], r"raised MemoryError \(activations\.py, line {here}", """
         def relu_backward(dout, cache):
             raise MemoryError  # HERE
         """),
-    _h("alloc_50gb_relu_backward", "layers", [RELU], r"raised \w*MemoryError: Unable to allocate", """
+    _h("alloc_50gb_relu_backward", "activations", [RELU], r"raised \w*MemoryError: Unable to allocate", """
         _relu_backward = relu_backward
         def relu_backward(dout, cache):
             hog = np.ones(int(50e9 / 8), dtype=np.float64)
@@ -179,7 +180,7 @@ CORPUS: list[Hostile] = [
                 os.write(1, chunk)
             return _softmax_loss(x, y)
         """, doc="bypasses sys.stdout: goes to the worker log, which the file-size limit caps"),
-    _h("write_repo_file_relu_forward", "layers", [RELU],
+    _h("write_repo_file_relu_forward", "activations", [RELU],
        r"raised PermissionError: \[Errno 13\] Permission denied: '@ROOT@/pwned\.txt'", """
         _relu_forward = relu_forward
         def relu_forward(x):
@@ -202,7 +203,7 @@ CORPUS: list[Hostile] = [
             os.chmod("@CANARY@", 0o777)
             return _softmax_loss(x, y)
         """),
-    _h("read_reference_relu_forward", "layers", [RELU], r"raised PermissionError: \[Errno 13\] Permission denied", """
+    _h("read_reference_relu_forward", "activations", [RELU], r"raised PermissionError: \[Errno 13\] Permission denied", """
         _relu_forward = relu_forward
         def relu_forward(x):
             stolen = open("@ROOT@/solutions/a1_networks/layers.py").read()
@@ -239,7 +240,7 @@ CORPUS: list[Hostile] = [
             from solutions.a1_networks import losses
             return losses.svm_loss(x, y)
         """, doc="removes the import gate; the filesystem sandbox still hides the repository"),
-    _h("kill_parent_relu_backward", "layers", [RELU], r"raised PermissionError: \[Errno 1\] Operation not permitted", """
+    _h("kill_parent_relu_backward", "activations", [RELU], r"raised PermissionError: \[Errno 1\] Operation not permitted", """
         import os, signal
         _relu_backward = relu_backward
         def relu_backward(dout, cache):
@@ -262,7 +263,7 @@ CORPUS: list[Hostile] = [
             socket.getaddrinfo("pypi.org", 443)
             return _svm_loss(x, y)
         """),
-    _h("kill_parent_by_sigqueue_relu_backward", "layers", [RELU],
+    _h("kill_parent_by_sigqueue_relu_backward", "activations", [RELU],
        r"raised PermissionError: \[Errno 1\] Operation not permitted", """
         import ctypes, os, signal
         _relu_backward = relu_backward
@@ -314,17 +315,17 @@ CORPUS: list[Hostile] = [
         def svm_loss(x, y):
             return 0.0, np.zeros_like(x)
         """),
-    _h("patch_isinstance_at_import_layers", "layers", [RELU],
-       r"out differs from the reference|the worker exited with code 1 while importing layers\.py", """
+    _h("patch_isinstance_at_import_activations", "activations", [RELU],
+       r"out differs from the reference|the worker exited with code 1 while importing activations\.py", """
         import builtins
         builtins.isinstance = lambda obj, cls: True
         _relu_forward = relu_forward
         def relu_forward(x):
             out, cache = _relu_forward(x)
             return out + 1.0, cache
-        """, may_hit=[AFFINE], doc="breaks the worker's own isinstance: layers.py may fail as a whole"),
+        """, may_hit=[AFFINE], doc="breaks the worker's own isinstance: activations.py may fail as a whole"),
     # -- ordinary mistakes, explained in words ----------------------------------------------------
-    _h("syntax_error_layers", "layers", [AFFINE, RELU], r"layers\.py does not compile: .*\(layers\.py, line {here}\)", """
+    _h("syntax_error_layers", "layers", [AFFINE], r"layers\.py does not compile: .*\(layers\.py, line {here}\)", """
         def relu_backward(dout, cache:  # HERE
             return dout
         """),
@@ -333,7 +334,7 @@ CORPUS: list[Hostile] = [
        r"\(gradient_check\.py, line {here}, in <module>\)", """
         SCALE = 1 / 0  # HERE
         """),
-    _h("missing_relu_backward", "layers", [RELU], r"layers\.py defines no function 'relu_backward'",
+    _h("missing_relu_backward", "activations", [RELU], r"activations\.py defines no function 'relu_backward'",
        delete="relu_backward"),
     _h("two_values_from_affine_backward", "layers", [AFFINE],
        r"affine_backward returned 2 values; expected 3: \(dx, dw, db\)", """

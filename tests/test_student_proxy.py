@@ -1,0 +1,70 @@
+"""The student proxy: objects kept in the worker, arguments updated in place, per-block timeouts."""
+
+import numpy as np
+import pytest
+
+from grader.plugin import Student
+from grader.session import StudentError, WorkerSession
+from grader.wire import Handle
+
+SOURCE = '''
+import time
+import numpy as np
+
+class Net:
+    def __init__(self, hidden, seed=0):
+        self.params = {"W": np.random.default_rng(seed).standard_normal((2, hidden))}
+        self.steps = 0
+
+    def train(self, X, seconds):
+        time.sleep(seconds)
+        self.steps += 1
+        return float(X.sum())
+
+def batchnorm_forward(x, bn_param):
+    bn_param["running_mean"] = 0.9 * bn_param.get("running_mean", 0.0) + 0.1 * x.mean(axis=0)
+    return x - x.mean(axis=0), None
+'''
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sub")
+    (folder / "model.py").write_text(SOURCE)
+    session = WorkerSession(folder)
+    session.limits.call_timeout = session.call_timeout = 1.0
+    yield Student(session, {"Net": "model", "batchnorm_forward": "model"})
+    session.close()
+
+
+def test_objects_stay_in_the_worker_and_answer_methods_and_attributes(student):
+    net = student.new("Net", 3, seed=1)
+    assert isinstance(net, Handle)
+    params = student.attr(net, "params")
+    np.testing.assert_array_equal(params["W"], np.random.default_rng(1).standard_normal((2, 3)))
+    assert student.method(net, "train", np.ones((2, 2)), 0.0) == 4.0
+    assert student.attr(net, "steps") == 1
+
+
+def test_missing_method_and_attribute_are_explained(student):
+    net = student.new("Net", 2)
+    with pytest.raises(StudentError, match="Net has no method 'fit'"):
+        student.method(net, "fit")
+    with pytest.raises(StudentError, match=r"reading \.weights of Net failed"):
+        student.attr(net, "weights")
+
+
+def test_with_args_returns_parameter_dicts_as_the_call_left_them(student):
+    x = np.arange(6.0).reshape(3, 2)
+    (out, _), (x_after, bn_param) = student.with_args("batchnorm_forward", x, {"mode": "train"})
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * x.mean(axis=0))
+    assert bn_param["mode"] == "train"
+    np.testing.assert_array_equal(x_after, x)
+
+
+def test_timeout_block_allows_longer_calls_then_restores_the_limit(student):
+    net = student.new("Net", 2)
+    with student.timeout(5.0):
+        assert student.method(net, "train", np.ones(1), 1.5) == 1.0
+    with pytest.raises(StudentError, match="timed out after 1 s"):
+        student.method(student.new("Net", 2), "train", np.ones(1), 1.5)
