@@ -37,6 +37,7 @@ EPILOG_CHECK = """\
 examples:
   layerlab check a1                         # the repository's assignments/a1_networks
   layerlab check a1 --path ~/hw/a1_networks # your own copy
+  layerlab check a1 --task a1.relu          # one task only
 
 Runs the public checks only; the grade also uses hidden tests on random inputs."""
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit with code 1 when the score is below PCT percent")
     g.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help=f"seed for the random test inputs (default {DEFAULT_SEED})")
+    g.add_argument("--task", action="append", metavar="ID",
+                   help="grade only this task (repeatable), e.g. --task a1.affine")
 
     c = sub.add_parser("check", help="run the public checks on your working copy",
                        description="Run an assignment's public checks on a working copy.",
@@ -67,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("assignment", help="assignment id, e.g. a1")
     c.add_argument("--path", type=Path, help="your assignment folder (default: the repository's)")
     c.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for random inputs")
+    c.add_argument("--task", action="append", metavar="ID",
+                   help="check only this task (repeatable), e.g. --task a1.relu")
 
     sub.add_parser("list", help="list assignments, their tasks and points",
                    description="List every assignment with its tasks and the points of their "
@@ -95,13 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             assignment = spec.get(args.assignment)
             return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
-                        hidden=False)
+                        hidden=False, tasks=args.task)
         for target in (args.json, args.junit):
             if target is not None and not target.resolve().parent.is_dir():
                 raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
         return _run(console, errors, spec.get(args.assignment), args.submission, args.seed,
                     hidden=True, json_path=args.json, junit_path=args.junit,
-                    fail_under=args.fail_under)
+                    fail_under=args.fail_under, tasks=args.task)
     except UsageError as exc:
         errors.print(f"layerlab: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -115,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, junit_path=None,
-         fail_under=None) -> int:
+         fail_under=None, tasks=None) -> int:
     with _progress(errors) as progress:
-        result = grade(Path(path), assignment, seed=seed, hidden=hidden, progress=progress)
+        result = grade(Path(path), assignment, seed=seed, hidden=hidden, progress=progress,
+                       tasks=tasks)
     report.render(result, console)
     code = EXIT_OK
     for path_, writer in ((json_path, export.write_json), (junit_path, export.write_junit)):

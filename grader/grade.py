@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -18,23 +18,31 @@ from grader import submission
 from grader.plugin import GradingPlugin, grading_args
 from grader.results import GradingResult, TestResult
 from grader.session import WorkerSession
-from grader.spec import Assignment
+from grader.spec import Assignment, UsageError
 
 DEFAULT_SEED = 1234
 
 
 def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: bool = True,
-          progress: Callable[[int, int, str], None] | None = None) -> GradingResult:
+          progress: Callable[[int, int, str], None] | None = None,
+          tasks: Iterable[str] | None = None) -> GradingResult:
     """Grade the submission at ``path``; never raises for anything the submission does.
 
-    Raises :class:`grader.spec.UsageError` for a bad path or layout, before any test runs.
+    ``tasks`` limits grading to those task ids. Raises :class:`grader.spec.UsageError` for a
+    bad path, layout or task id, before any test runs.
     """
+    if tasks is not None:
+        tasks = frozenset(tasks)
+        unknown = sorted(tasks - set(spec.tasks))
+        if unknown:
+            raise UsageError(f"unknown task {', '.join(unknown)} for {spec.id} "
+                             f"(known: {', '.join(spec.tasks)})")
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix="layerlab-submission-"))
     try:
         submission.stage(path, spec, staging)
         session = WorkerSession(staging, spec.limits)
-        plugin = GradingPlugin(spec, session, seed, progress=progress)
+        plugin = GradingPlugin(spec, session, seed, progress=progress, tasks=tasks)
         plugin.result.submission = str(path)
         backstop = 3 * spec.limits.call_timeout + 30
         main_thread = threading.current_thread() is threading.main_thread()

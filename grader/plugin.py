@@ -82,8 +82,10 @@ def case_seed(seed: int, nodeid: str) -> int:
 
 class GradingPlugin:
     def __init__(self, spec: Assignment, session: WorkerSession, seed: int, *,
-                 progress: Callable[[int, int, str], None] | None = None):
+                 progress: Callable[[int, int, str], None] | None = None,
+                 tasks: frozenset[str] | None = None):
         self.spec, self.session, self.seed, self.progress = spec, session, seed, progress
+        self.tasks = tasks
         self.result = GradingResult(spec.id, spec.title, "", seed, task_titles=dict(spec.tasks))
         self._tests: dict[str, TestResult] = {}
         self._points: dict[str, float] = {}
@@ -95,20 +97,23 @@ class GradingPlugin:
         config.addinivalue_line("markers", "points(n): points for this test, split over its cases")
         config.addinivalue_line("markers", "task(id): the assignment task this test grades")
 
-    def pytest_collection_modifyitems(self, items):
-        """Split each test function's points over its cases and create its result row."""
+    def pytest_collection_modifyitems(self, config, items):
+        """Keep the selected tasks; split each test's points over its cases; make its row."""
+        if self.tasks is not None:
+            chosen = [i for i in items if _task(i) in self.tasks]
+            config.hook.pytest_deselected(items=[i for i in items if _task(i) not in self.tasks])
+            items[:] = chosen
         groups: dict[str, list] = {}
         for item in items:
             groups.setdefault(_function_id(item), []).append(item)
         for test_id, group in groups.items():
             first = group[0]
             points = first.get_closest_marker("points")
-            task = first.get_closest_marker("task")
             total = float(points.args[0]) if points else 1.0
             doc = (first.function.__doc__ or first.originalname).strip().splitlines()[0]
             hidden = "hidden_tests" in str(first.path)
-            self._tests[test_id] = TestResult(task.args[0] if task else "unassigned", doc,
-                                              test_id, "hidden" if hidden else "public")
+            self._tests[test_id] = TestResult(_task(first), doc, test_id,
+                                              "hidden" if hidden else "public")
             for item in group:
                 self._points[item.nodeid] = total / len(group)
         self._total = len(items)
@@ -187,6 +192,11 @@ class GradingPlugin:
         self.result.protections = dict(self.session.protections)
         self.result.tests = [t for t in self._tests.values() if t.cases]
         return self.result
+
+
+def _task(item) -> str:
+    marker = item.get_closest_marker("task")
+    return marker.args[0] if marker else "unassigned"
 
 
 def _function_id(item) -> str:

@@ -253,8 +253,9 @@ def test_list_shows_every_task_with_its_public_and_hidden_points(solution_run):
 def test_check_runs_only_the_public_tests():
     proc = run("check", "a1", "--path", "examples/a1_submission")
     assert proc.returncode == 0, proc.stderr
-    tree = ast.parse((A1 / "tests" / "test_public.py").read_text())
-    public = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    public = [n for path in sorted((A1 / "tests").glob("test_*.py"))
+              for n in ast.parse(path.read_text()).body
+              if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
     kinds = [kind for _, kind in rows(proc.stdout)]
     assert kinds == ["public"] * len(public)
     score, possible, _ = total(proc.stdout)

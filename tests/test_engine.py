@@ -90,3 +90,14 @@ def test_public_check_only_runs_public_tests():
     result = grade(A1.folder, A1, hidden=False)
     assert result.tests and {t.visibility for t in result.tests} == {"public"}
 
+
+
+def test_task_selection_grades_only_those_tasks():
+    result = grade(ROOT / "solutions" / "a1_networks", A1, tasks=["a1.relu", "a1.svm"])
+    assert {t.task for t in result.tests} == {"a1.relu", "a1.svm"}
+    assert result.score == result.max_score > 0
+
+
+def test_unknown_task_is_a_usage_error():
+    with pytest.raises(spec.UsageError, match="unknown task a1.nope"):
+        grade(ROOT / "solutions" / "a1_networks", A1, tasks=["a1.nope"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import importlib.util
 import json
 import os
 import shutil
@@ -33,10 +32,14 @@ from grader import spec
 from grader.grade import grade
 from grader.results import GradingResult
 from grader.spec import UsageError
+from hostile import corpus  # tests/ is on sys.path (rootdir-relative imports)
 
 ROOT = spec.ROOT
 A1 = spec.get("a1")
 FAST = dataclasses.replace(A1, limits=dataclasses.replace(A1.limits, call_timeout=2))
+# The corpus attacks the sandbox through the modules of the first slice; grading their tasks
+# (not the whole assignment, with its training runs) keeps each case to a second or two.
+TASKS = sorted({task for tasks in corpus.TASKS.values() for task in tasks})
 SEED = 1234
 PWNED = f"/tmp/layerlab-pwned-{os.getpid()}-"
 HOME_TARGET = Path.home() / ".layerlab-pwned"
@@ -44,16 +47,6 @@ SKIP_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", "build", "layerlab
 ISINSTANCE, ALLCLOSE = builtins.isinstance, np.allclose
 
 
-def _load_corpus():
-    path = Path(__file__).with_name("hostile") / "corpus.py"
-    module_spec = importlib.util.spec_from_file_location("layerlab_hostile_corpus", path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_spec.name] = module  # dataclasses looks its module up while decorating
-    module_spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus()
 
 
 # -- watching for changes outside the worker ----------------------------------------------------
@@ -159,7 +152,7 @@ def run(name: str, base: Path) -> Run:
         before = snapshot()
         started = time.monotonic()
         try:
-            result = grade(submission, FAST, seed=SEED)
+            result = grade(submission, FAST, seed=SEED, tasks=TASKS)
         finally:
             elapsed = time.monotonic() - started
             found = intrusions(canary, canary_mode)
@@ -178,13 +171,13 @@ def run(name: str, base: Path) -> Run:
 # -- the tests --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def reference() -> GradingResult:
-    return grade(ROOT / "solutions" / "a1_networks", FAST, seed=SEED)
+    return grade(ROOT / "solutions" / "a1_networks", FAST, seed=SEED, tasks=TASKS)
 
 
 def test_reference_scores_full_marks_with_the_short_timeout(reference):
     """The premise of 'every other task keeps full marks'."""
     assert reference.internal_errors == []
-    assert {t.task for t in reference.tests} == set(A1.tasks)
+    assert {t.task for t in reference.tests} == set(TASKS)
     assert reference.score == reference.max_score > 0
 
 
@@ -200,7 +193,7 @@ def test_hostile_submission_costs_only_its_own_task(name, hostile_dir):
     assert [c for t in r.result.tests for c in t.cases if c.internal_error] == []
 
     tasks = r.tasks()
-    assert set(tasks) == set(A1.tasks), "every task is graded"
+    assert set(tasks) == set(TASKS), "every task is graded"
     lost = {task for task, (score, top) in tasks.items() if score < top}
     feedback = {task: r.lost_feedback([task]) for task in lost}
     assert lost - set(case.may_hit) == set(case.hits), feedback
@@ -254,7 +247,7 @@ def test_symlink_out_of_the_submission_is_not_followed(tmp_path):
     submission = corpus.build(case, tmp_path / case.name, {})
     (submission / "stolen.py").symlink_to(hidden)
     try:
-        result = grade(submission, FAST, seed=SEED)
+        result = grade(submission, FAST, seed=SEED, tasks=TASKS)
     except UsageError as exc:  # refusing the submission outright is fine too
         assert "stolen.py" in str(exc) or "link" in str(exc), exc
         return
