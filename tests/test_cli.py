@@ -297,7 +297,7 @@ def assignments_copy(tmp_path):
 @pytest.mark.parametrize("edit,expect", [
     (lambda text: text + "\nthis line is not toml\n", "not valid TOML"),
     (lambda text: text.replace('id = "a1"', "id = 1"), "'id'"),
-    (lambda text: text.replace('"losses"]', '"losses", "optim"]'), "optim"),
+    (lambda text: text.replace("modules = [", 'modules = ["no_such_module", '), "no_such_module"),
     (lambda text: text.replace("call_timeout = 10", "call_timeout = 10\nwall = 3"), "wall"),
 ], ids=["syntax", "id not a string", "module without stub", "unknown limit"])
 def test_malformed_assignment_toml_is_a_usage_error_naming_the_file(assignments_copy, edit,
