@@ -168,7 +168,7 @@ class GradingPlugin:
                 self.result.internal_errors.append(f"{item.nodeid}: {feedback}")
                 feedback = "grader error (not your fault; reported to the instructor): " + \
                     feedback.splitlines()[-1]
-            if warned:
+            if warned and warned[0] not in feedback:
                 feedback += f" (your code warned: {warned[0]})"
             result = CaseResult(case, False, 0.0, points, feedback, output, internal)
         self._tests[_function_id(item)].cases.append(result)

@@ -381,6 +381,24 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
  "ln_eps_ignored": ("a1.layernorm", N, 'eps = ln_param.get("eps", 1e-5)', 'eps = 1e-5'),
 }
 
+# ... and of the computational graph, XOR and the network built from the student's layers.
+_REPLACEMENTS.update({
+ "reg_no_half": ("a1.fcnet", "fc_net.py", "loss += 0.5 * self.reg", "loss += self.reg"),
+ "reg_grad_missing": ("a1.fcnet", "fc_net.py", 'grads[f"W{i}"] += self.reg * p[f"W{i}"]', 'pass'),
+ "reg_biases": ("a1.fcnet", "fc_net.py", 'weights = [p[f"W{i}"] for i in range(1, L + 1)]', 'weights = [p[f"W{i}"] for i in range(1, L + 1)] + [p[f"b{i}"] for i in range(1, L + 1)]'),
+ "dropout_mode_not_set": ("a1.fcnet", "fc_net.py", 'self.dropout_param["mode"] = mode', 'pass'),
+ "bn_mode_not_set": ("a1.fcnet", "fc_net.py", 'bn_param["mode"] = mode', 'pass'),
+ "init_no_scale": ("a1.fcnet", "fc_net.py", 'weight_scale * rng.standard_normal((dims[i - 1], dims[i]))', 'rng.standard_normal((dims[i - 1], dims[i])) / np.sqrt(dims[i - 1])'),
+ "relu_last": ("a1.fcnet", "fc_net.py", 'scores, last_cache = layers.affine_forward(out, p[f"W{L}"], p[f"b{L}"])', 'scores, last_cache = layers.affine_forward(out, p[f"W{L}"], p[f"b{L}"]); scores = np.maximum(scores, 0)'),
+ "shared_config": ("a1.training", "fc_net.py", 'configs = {k: dict(optim_config or {}) for k in model.params}', 'shared = dict(optim_config or {}); configs = {k: shared for k in model.params}'),
+ "no_x_flatten_cast": ("a1.fcnet", "fc_net.py", 'out, caches = X.astype(self.dtype), []', 'out, caches = X.reshape(len(X), -1)[:, :1].repeat(X[0].size, 1), []'),
+ "graph_no_df": ("a1.graph", "graph.py", "dz = 2 * cache * df", "dz = 2 * cache"),
+ "graph_no_2": ("a1.graph", "graph.py", "dz = 2 * cache * df", "dz = cache * df"),
+ "xor_no_relu": ("a1.xor", "graph.py", "return np.maximum(0, X @ W + c) @ w + b", "return (X @ W + c) @ w + b"),
+ "xor_fixed_seed": ("a1.xor", "graph.py", "\n    rng = np.random.default_rng(seed)\n", "\n    rng = np.random.default_rng(0)\n"),
+ "xor_hardcoded": ("a1.xor", "graph.py", '    return {"W": W, "c": c, "w": w, "b": b}', '    return {"W": np.ones((2, 2)), "c": np.array([0.0, -1.0]), "w": np.array([1.0, -2.0]), "b": 0.0}'),
+})
+
 MUTANTS += [Variant(name, ((file[:-3], (old, new)),), task)
             for name, (task, file, old, new) in _REPLACEMENTS.items()]
 
