@@ -13,6 +13,7 @@ from grader.spec import ROOT, UsageError
 EXAMPLE = ROOT / "examples" / "a1_submission"
 STUBS = ROOT / "assignments" / "a1_networks"
 MODULES = sorted(f"{m}.py" for m in spec.get("a1").modules)
+EXAMPLE_FILES = sorted(p.name for p in EXAMPLE.glob("*.py"))  # the example lacks some
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,8 @@ def student_copy(dest: Path) -> Path:
     folder = dest / "a1_networks"
     shutil.copytree(STUBS, folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in MODULES:
+        (folder / name).unlink()  # the example leaves some modules out altogether
+    for name in EXAMPLE_FILES:
         shutil.copy(EXAMPLE / name, folder / name)
     return folder
 
@@ -63,7 +66,7 @@ def layouts(tmp_path_factory):
     folder = student_copy(tmp / "copy")
     flat = tmp / "flat"
     flat.mkdir()
-    for name in MODULES:
+    for name in EXAMPLE_FILES:
         shutil.copy(EXAMPLE / name, flat / name)
     return {
         "assignment folder copy": folder,
@@ -92,22 +95,22 @@ def test_every_layout_is_graded_the_same(layout, layouts, baseline, a1):
                                     "zip without top folder"])
 def test_only_the_module_folders_python_files_are_staged(layout, layouts, a1, tmp_path):
     names = submission.stage(layouts[layout], a1, tmp_path / "staged")
-    assert set(MODULES) <= set(names)
+    assert set(EXAMPLE_FILES) <= set(names)
     assert "test_public.py" not in names
     assert sorted(p.name for p in (tmp_path / "staged").iterdir()) == names
-    for name in MODULES:
+    for name in EXAMPLE_FILES:
         assert (tmp_path / "staged" / name).read_bytes() == (EXAMPLE / name).read_bytes()
 
 
 def test_macosx_entries_are_ignored(a1, tmp_path):
-    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in MODULES}
+    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in EXAMPLE_FILES}
     # Finder's resource forks: same names, same depth; they would make the layout ambiguous
-    entries.update({f"__MACOSX/{n}": b"\x00\x05\x16\x07junk" for n in MODULES})
-    entries.update({f"__MACOSX/a1_networks/._{n}": b"\x00\x05\x16\x07junk" for n in MODULES})
+    entries.update({f"__MACOSX/{n}": b"\x00\x05\x16\x07junk" for n in EXAMPLE_FILES})
+    entries.update({f"__MACOSX/a1_networks/._{n}": b"\x00\x05\x16\x07junk" for n in EXAMPLE_FILES})
     archive = make_zip(tmp_path / "mac.zip", entries)
     names = submission.stage(archive, a1, tmp_path / "staged")
-    assert names == sorted(MODULES)
-    for name in MODULES:
+    assert names == sorted(EXAMPLE_FILES)
+    for name in EXAMPLE_FILES:
         assert (tmp_path / "staged" / name).read_bytes() == (EXAMPLE / name).read_bytes()
 
 
@@ -162,7 +165,7 @@ def test_files_at_a_shallower_depth_win(a1, tmp_path):
 
 @pytest.mark.parametrize("name", ["../x.py", "a1_networks/../../layers.py", "/etc/layers.py"])
 def test_zip_with_an_unsafe_path(a1, tmp_path, name):
-    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in MODULES}
+    entries = {f"a1_networks/{n}": (EXAMPLE / n).read_bytes() for n in EXAMPLE_FILES}
     entries[name] = b"print('escaped')\n"
     text = usage_error(make_zip(tmp_path / "unsafe.zip", entries), a1)
     assert "unsafe path" in text and name in text
@@ -172,7 +175,7 @@ def test_zip_with_an_unsafe_path(a1, tmp_path, name):
 def good_zip_bytes(tmp_path: Path, compression: int) -> bytes:
     target = tmp_path / "good.zip"
     with zipfile.ZipFile(target, "w", compression) as zf:
-        for name in MODULES:
+        for name in EXAMPLE_FILES:
             zf.write(EXAMPLE / name, name)
     return target.read_bytes()
 
