@@ -5,8 +5,8 @@ Run: .venv/bin/python bench/bench_grader.py [--calls 2000] [--repeats 5]
 Prints, from one run: the median round trip of a (64, 128) float64 array through the sandbox
 worker (student function `echo`), next to two baselines measured in the same process — a
 direct Python call and an in-process encode+decode with the same wire format (the part of the
-cost that is serialisation, not the process boundary) — and the wall time to grade the whole
-first slice of A1 (public + hidden tests, worker start included) for the reference solution,
+cost that is serialisation, not the process boundary) — and the wall time to grade all of
+A1 (public + hidden tests, worker start included) for the reference solution,
 the untouched stubs and the example submission.
 """
 
@@ -64,7 +64,7 @@ def boundary(calls: int) -> None:
 
 def grading(repeats: int) -> None:
     a1 = spec.get("a1")
-    print(f"\n{'grading A1 slice (public + hidden)':40} {'median':>8} {'min':>8} {'score':>10}")
+    print(f"\n{'grading A1 (public + hidden)':40} {'median':>8} {'min':>8} {'score':>10}")
     for name, path in (("reference solution", spec.ROOT / "solutions/a1_networks"),
                        ("untouched stubs", a1.folder),
                        ("example submission", spec.ROOT / "examples/a1_submission")):
