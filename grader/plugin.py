@@ -86,6 +86,7 @@ class GradingPlugin:
                  tasks: frozenset[str] | None = None):
         self.spec, self.session, self.seed, self.progress = spec, session, seed, progress
         self.tasks = tasks
+        self._functions = spec.functions()
         self.result = GradingResult(spec.id, spec.title, "", seed, task_titles=dict(spec.tasks))
         self._tests: dict[str, TestResult] = {}
         self._points: dict[str, float] = {}
@@ -126,7 +127,7 @@ class GradingPlugin:
     # -- fixtures --------------------------------------------------------------------------------
     @pytest.fixture
     def student(self) -> Student:
-        return Student(self.session, self.spec.functions())
+        return Student(self.session, self._functions)
 
     @pytest.fixture
     def ref(self) -> SimpleNamespace:

@@ -79,15 +79,18 @@ def _walk(root: Path):
                 yield entry
 
 
+def _depth(folder: str) -> int:
+    return 0 if folder == "." else folder.count("/") + 1
+
+
 def _module_folder(path: Path, names: list[str], spec: Assignment) -> str:
     wanted = {f"{m}.py" for m in spec.modules}
     folders = sorted({str(PurePosixPath(n).parent) for n in names if PurePosixPath(n).name in wanted},
-                     key=lambda f: (0 if f == "." else f.count("/") + 1, f))
+                     key=lambda f: (_depth(f), f))
     if not folders:
         raise UsageError(f"{path}: no submission files found; expected at least one of "
                          f"{', '.join(sorted(wanted))}")
-    depth = lambda f: 0 if f == "." else f.count("/") + 1  # noqa: E731
-    shallow = [f for f in folders if depth(f) == depth(folders[0])]
+    shallow = [f for f in folders if _depth(f) == _depth(folders[0])]
     if len(shallow) > 1:
         raise UsageError(f"{path}: ambiguous layout, assignment files in several folders: "
                          f"{', '.join(shallow)}")
