@@ -17,7 +17,7 @@ import pytest
 from grader import submission
 from grader.plugin import GradingPlugin, grading_args
 from grader.results import GradingResult, TestResult
-from grader.session import WorkerSession
+from grader.policy import Sessions
 from grader.spec import Assignment, UsageError
 
 DEFAULT_SEED = 1234
@@ -41,8 +41,8 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
     staging = Path(tempfile.mkdtemp(prefix="layerlab-submission-"))
     try:
         submission.stage(path, spec, staging)
-        session = WorkerSession(staging, spec.limits)
-        plugin = GradingPlugin(spec, session, seed, progress=progress, tasks=tasks)
+        sessions = Sessions(staging, spec)
+        plugin = GradingPlugin(spec, sessions, seed, progress=progress, tasks=tasks)
         plugin.result.submission = str(path)
         backstop = 3 * spec.limits.call_timeout + 30
         main_thread = threading.current_thread() is threading.main_thread()
@@ -62,7 +62,7 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
-            session.close()
+            sessions.close()
         return plugin.finish(started)
     finally:
         submission.clean(staging)
@@ -70,7 +70,7 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
 
 def plan(spec: Assignment) -> list[tuple[TestResult, float]]:
     """Collect the assignment's tests without running them: each test and its points."""
-    plugin = GradingPlugin(spec, WorkerSession(spec.folder), DEFAULT_SEED)
+    plugin = GradingPlugin(spec, Sessions(spec.folder, spec), DEFAULT_SEED)
     with contextlib.redirect_stdout(io.StringIO()):
         code = pytest.main([*grading_args(spec, hidden=True, timeout=60), "--collect-only"],
                            plugins=[plugin])

@@ -20,6 +20,7 @@ import pytest
 
 from grader.compare import Mismatch, expect_tuple
 from grader.results import CaseResult, GradingResult, TestResult
+from grader.policy import Sessions
 from grader.session import StudentError, WorkerSession
 from grader.wire import Handle
 from grader.spec import ROOT, Assignment
@@ -81,10 +82,10 @@ def case_seed(seed: int, nodeid: str) -> int:
 
 
 class GradingPlugin:
-    def __init__(self, spec: Assignment, session: WorkerSession, seed: int, *,
+    def __init__(self, spec: Assignment, sessions: Sessions, seed: int, *,
                  progress: Callable[[int, int, str], None] | None = None,
                  tasks: frozenset[str] | None = None):
-        self.spec, self.session, self.seed, self.progress = spec, session, seed, progress
+        self.spec, self.sessions, self.seed, self.progress = spec, sessions, seed, progress
         self.tasks = tasks
         self._functions = spec.functions()
         self.result = GradingResult(spec.id, spec.title, "", seed, task_titles=dict(spec.tasks))
@@ -126,8 +127,8 @@ class GradingPlugin:
 
     # -- fixtures --------------------------------------------------------------------------------
     @pytest.fixture
-    def student(self) -> Student:
-        return Student(self.session, self._functions)
+    def student(self, request) -> Student:
+        return Student(self._session(request.node), self._functions)
 
     @pytest.fixture
     def ref(self) -> SimpleNamespace:
@@ -144,7 +145,11 @@ class GradingPlugin:
     # -- outcomes --------------------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
         """Start each test with no output recorded from earlier calls."""
-        self.session.calls.clear()
+        self._session(item).calls.clear()
+
+    def _session(self, item) -> WorkerSession:
+        """The worker for this test's task (its import policy decides which)."""
+        return self.sessions.for_task(_task(item))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -153,14 +158,15 @@ class GradingPlugin:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self._record(item, call, report)
         if report.when == "teardown":
-            self.session.release_handles()
+            self._session(item).release_handles()
         return report
 
     def _record(self, item, call, report) -> None:
         points = self._points.get(item.nodeid, 0.0)
         case = item.callspec.id if hasattr(item, "callspec") else ""
-        output = "\n".join(c.output for c in self.session.calls if c.output)[:2000]
-        warned = [w for c in self.session.calls for w in c.warnings]
+        calls = self._session(item).calls
+        output = "\n".join(c.output for c in calls if c.output)[:2000]
+        warned = [w for c in calls for w in c.warnings]
         if report.passed:
             result = CaseResult(case, True, points, points, output=output)
         else:
@@ -190,7 +196,7 @@ class GradingPlugin:
 
     def finish(self, started: float) -> GradingResult:
         self.result.execution_time = time.monotonic() - started
-        self.result.protections = dict(self.session.protections)
+        self.result.protections = dict(self.sessions.protections)
         self.result.tests = [t for t in self._tests.values() if t.cases]
         return self.result
 

@@ -70,10 +70,16 @@ class WorkerSession:
     """Calls into one submission, restarting its worker whenever one dies or hangs."""
 
     def __init__(self, submission_dir: Path, limits: Limits | None = None,
-                 extra_imports: tuple[str, ...] = ()):
+                 extra_imports: tuple[str, ...] = (), *, extra_paths: tuple[Path, ...] = (),
+                 refusals: dict[str, str] | None = None):
+        """``extra_imports`` are package names the worker may import besides the standard
+        library, numpy and the submission, found in ``extra_paths`` (read-only in the sandbox);
+        ``refusals`` maps other package names to the reason given when a student imports them."""
         self.submission_dir = Path(submission_dir)
         self.limits = limits or Limits()
-        self.extra_imports = extra_imports
+        self.extra_imports = tuple(extra_imports)
+        self.extra_paths = tuple(str(p) for p in extra_paths)
+        self.refusals = dict(refusals or {})
         self.call_timeout = self.limits.call_timeout
         self.protections: dict[str, str] = {}
         self.generation = 0
@@ -93,6 +99,7 @@ class WorkerSession:
         self._resp_r, resp_w = os.pipe()
         cfg = {"submission_dir": str(self.submission_dir), "work_dir": str(work),
                "fd_in": req_r, "fd_out": resp_w, "extra_imports": list(self.extra_imports),
+               "extra_paths": list(self.extra_paths), "refusals": self.refusals,
                "limits": asdict(self.limits)}
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(work), "TMPDIR": str(work),
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from grader.session import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
+# Packages of ours that an assignment's [imports] table may let a task import in the sandbox.
+PROVIDED_PACKAGES = ("core_ext",)
 
 
 class UsageError(Exception):
@@ -29,6 +31,7 @@ class Assignment:
     modules: list[str]
     tasks: dict[str, str]
     limits: Limits
+    imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def public_tests(self) -> Path:
@@ -73,7 +76,23 @@ def _load(toml_path: Path) -> Assignment:
         raise UsageError(f"{where}: [limits] accepts numbers for {', '.join(known)}; "
                          f"got {', '.join(unknown) or 'a non-number'}")
     return Assignment(data["id"], data["title"], toml_path.parent, list(data["modules"]),
-                      {str(k): str(v) for k, v in data["tasks"].items()}, Limits(**limits))
+                      {str(k): str(v) for k, v in data["tasks"].items()}, Limits(**limits),
+                      _imports(where, data.get("imports", {}), data["tasks"]))
+
+
+def _imports(where, table, tasks) -> dict[str, tuple[str, ...]]:
+    """``[imports]``: task id -> packages of ours its tests may import inside the sandbox."""
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}: [imports] must be a table of task id = [package, ...]")
+    found = {}
+    for task, packages in table.items():
+        if task not in tasks:
+            raise UsageError(f"{where}: [imports] names the unknown task '{task}'")
+        if not isinstance(packages, list) or not all(p in PROVIDED_PACKAGES for p in packages):
+            raise UsageError(f"{where}: [imports] '{task}' must list packages among "
+                             f"{', '.join(PROVIDED_PACKAGES)}; got {packages!r}")
+        found[task] = tuple(sorted(set(packages)))
+    return found
 
 
 def all_assignments(root: Path = ROOT) -> dict[str, Assignment]:

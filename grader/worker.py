@@ -51,12 +51,16 @@ class StudentFailure(Exception):
 class ImportGate(importlib.abc.MetaPathFinder):
     """Refuse every import outside the standard library, NumPy and the submission."""
 
-    def __init__(self, allowed):
+    def __init__(self, allowed, refusals):
         self.allowed = set(allowed)
+        self.refusals = dict(refusals)
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in self.allowed:
+        top = name.partition(".")[0]
+        if top in self.allowed:
             return None
+        if top in self.refusals:
+            raise ImportError(f"import of '{name}' is not allowed in this task: {self.refusals[top]}")
         raise ImportError(f"import of '{name}' is not allowed while grading "
                           "(only the standard library, numpy and your own files)")
 
@@ -266,7 +270,7 @@ def _library_dirs():
     return sorted(dirs)
 
 
-def _read_paths(sub_dir):
+def _read_paths(sub_dir, extra_paths):
     stdlib = sysconfig.get_paths()["stdlib"]
     paths = [os.path.join(stdlib, e) for e in os.listdir(stdlib)
              if e not in ("site-packages", "dist-packages")]
@@ -274,25 +278,28 @@ def _read_paths(sub_dir):
     numpy_dir = os.path.dirname(np.__file__)
     paths += [numpy_dir, numpy_dir + ".libs", os.path.dirname(numpy_dir) + "/numpy.libs"]
     paths += _library_dirs()
-    paths += ["/etc/ld.so.cache", "/dev/null", "/dev/urandom", "/dev/zero", sub_dir]
+    paths += ["/etc/ld.so.cache", "/dev/null", "/dev/urandom", "/dev/zero", sub_dir, *extra_paths]
     return paths
 
 
 def lock_down(cfg):
     limits = cfg["limits"]
+    extra = [str(p) for p in cfg.get("extra_paths", ())]
     prot = {"resource limits": sandbox.apply_rlimits(limits)}
     prot["network"] = sandbox.new_network_namespace()
-    prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"]), [cfg["work_dir"]])
+    prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
+                                          [cfg["work_dir"]])
     prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
     prot["system calls"] = sandbox.seccomp()
     own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]
     allowed = set(sys.stdlib_module_names) | {"numpy"} | set(own) | set(cfg.get("extra_imports", ()))
-    sys.meta_path[:] = [ImportGate(allowed)] + [
+    sys.meta_path[:] = [ImportGate(allowed, cfg.get("refusals", {}))] + [
         f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
         or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
                  importlib.machinery.PathFinder)]
-    sys.path[:] = [cfg["submission_dir"]] + [p for p in sys.path if "-packages" not in p]
-    prot["imports"] = "only the standard library, numpy and the submission's own files"
+    sys.path[:] = [cfg["submission_dir"], *extra] + [p for p in sys.path if "-packages" not in p]
+    prot["imports"] = "only the standard library, numpy and the submission's own files" + \
+        "".join(f", {name}" for name in cfg.get("extra_imports", ()))
     return prot
 
 

@@ -1,0 +1,104 @@
+"""Per-task import policy: only the tasks an assignment's [imports] table names may import
+core_ext in the sandbox; elsewhere the import fails with a message that says why."""
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.policy import Sessions
+from grader.session import Limits, StudentError
+from grader.spec import ROOT, Assignment, UsageError, _load
+
+POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+def write(folder: Path, name: str, code: str) -> None:
+    (folder / name).write_text(textwrap.dedent(code))
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    write(tmp_path, "naive.py", """
+        def pool_with_fast_kernel(x):
+            import core_ext
+            return core_ext.max_pool_forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2})[0]
+
+        def steal_reference():
+            import solutions
+        """)
+    write(tmp_path, "fast.py", """
+        import core_ext
+
+        def pool(x, pool_param):
+            return core_ext.max_pool_forward(x, pool_param)[0]
+
+        def read(path):
+            return open(path).read()
+        """)
+    spec = Assignment("t", "policy test", tmp_path, ["naive", "fast"],
+                      {"t.naive": "naive layer", "t.fast": "fast model"},
+                      Limits(call_timeout=30), {"t.fast": ("core_ext",)})
+    pool = Sessions(tmp_path, spec)
+    yield pool
+    pool.close()
+
+
+def test_allowed_task_runs_the_fast_kernel(sessions):
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    out = sessions.for_task("t.fast").call("fast", "pool", (x, POOL), {})
+    np.testing.assert_array_equal(out, [[[[5.0, 7.0], [13.0, 15.0]]]])
+    assert "core_ext" in sessions.protections["imports"]
+
+
+def test_other_tasks_refuse_core_ext_and_say_where_it_is_allowed(sessions):
+    with pytest.raises(StudentError) as info:
+        sessions.for_task("t.naive").call("naive", "pool_with_fast_kernel",
+                                          (np.zeros((1, 1, 4, 4)),), {})
+    message = str(info.value)
+    assert "import of 'core_ext' is not allowed in this task" in message
+    assert "own NumPy code" in message and "t.fast" in message
+
+
+def test_module_importing_core_ext_fails_to_import_where_refused(sessions):
+    with pytest.raises(StudentError, match="core_ext"):
+        sessions.for_task("t.naive").call("fast", "pool", (np.zeros((1, 1, 4, 4)), POOL), {})
+
+
+@pytest.mark.parametrize("task", ["t.naive", "t.fast"])
+def test_solutions_are_never_importable(sessions, task):
+    with pytest.raises(StudentError, match="import of 'solutions' is not allowed"):
+        sessions.for_task(task).call("naive", "steal_reference", (), {})
+
+
+def test_the_fast_worker_sees_core_ext_but_not_the_repository(sessions):
+    session = sessions.for_task("t.fast")
+    if "not available" in session.ensure_started().get("filesystem", "not available"):
+        pytest.skip("Landlock is not available on this kernel")
+    with pytest.raises(StudentError):
+        session.call("fast", "read", (str(ROOT / "solutions" / "__init__.py"),), {})
+
+
+def test_one_worker_per_policy_and_cleanup(sessions):
+    assert sessions.for_task("t.naive") is sessions.for_task("unlisted.task")
+    assert sessions.for_task("t.fast") is not sessions.for_task("t.naive")
+    staged = Path(sessions.for_task("t.fast").extra_paths[0])
+    assert (staged / "core_ext" / "__init__.py").is_file()
+    assert not (staged / "solutions").exists()
+    sessions.close()
+    assert not staged.exists()
+
+
+@pytest.mark.parametrize("table,message", [
+    ('"t.nope" = ["core_ext"]', "unknown task 't.nope'"),
+    ('"t.a" = ["solutions"]', "must list packages among core_ext"),
+    ('"t.a" = "core_ext"', "must list packages among core_ext"),
+])
+def test_bad_imports_table_is_a_usage_error(tmp_path, table, message):
+    (tmp_path / "m.py").write_text("")
+    toml = tmp_path / "assignment.toml"
+    toml.write_text(f'id = "t"\ntitle = "T"\nmodules = ["m"]\n[tasks]\n"t.a" = "A"\n'
+                    f"[imports]\n{table}\n")
+    with pytest.raises(UsageError, match=message):
+        _load(toml)
