@@ -1,22 +1,36 @@
 """Fast layers for training, backed by Cython kernels (``core_ext/_*.pyx``).
 
-The wrappers keep the naive layers' contract: ``*_forward(x, param) -> (out, cache)`` and
-``*_backward(dout, cache) -> dx``. They validate their inputs with clear errors. When the
-extension was not built, a pure-NumPy fallback with identical results is used after one warning;
-``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
+The wrappers keep the naive layers' contract:
+
+- ``conv_forward(x, w, b, conv_param) -> (out, cache)``, ``conv_backward(dout, cache) -> (dx, dw, db)``
+- ``max_pool_forward(x, pool_param) -> (out, cache)``, ``max_pool_backward(dout, cache) -> dx``
+- ``avg_pool_forward(x, pool_param) -> (out, cache)``, ``avg_pool_backward(dout, cache) -> dx``
+
+with the same output sizes (``1 + (H + 2*pad - HH) // stride`` for convolution,
+``1 + (H - pool_height) // stride`` for pooling: windows that don't fit are dropped) and the
+same max-pooling tie rule (the first maximum in row-major window order gets the gradient).
+They accept float32 and float64 and validate their inputs with clear errors.
+
+Convolution is im2col + one BLAS GEMM (through NumPy) per pass; the Cython kernels release
+the GIL and the wrappers split them over up to ``LAYERLAB_THREADS`` threads (default: the CPU
+count). Where threads can't be started (the grading sandbox) everything runs in the caller's.
+
+When the extension was not built, a pure-NumPy fallback with identical results is used after
+one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from core_ext import _pool_numpy
+from core_ext import _conv_numpy, _pool_numpy
 
 try:
-    from core_ext import _pool
+    from core_ext import _conv, _pool
 except ImportError as exc:  # the extension was not compiled
     if os.environ.get("LAYERLAB_REQUIRE_EXT") == "1":
         raise ImportError("core_ext: the Cython extension is not built and "
@@ -24,47 +38,190 @@ except ImportError as exc:  # the extension was not compiled
                           "rebuild with 'pip install -e .'") from exc
     warnings.warn("core_ext: the Cython extension is not built; using the slower NumPy "
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
-    _pool = None
+    _conv = _pool = None
 
-COMPILED = _pool is not None
+COMPILED = _conv is not None and _pool is not None
+__all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
+           "avg_pool_forward", "avg_pool_backward", "COMPILED"]
+
+_MIN_WORK_PER_THREAD = 1 << 15  # elements; below this a thread costs more than it saves
+_executor: ThreadPoolExecutor | None = None
+_threads_work = True
 
 
-def _pool_shape(x: np.ndarray, pool_param: dict) -> tuple[int, int, int, int, int]:
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        raise ValueError(f"x must be a 4-d array (N, C, H, W); got {getattr(x, 'shape', type(x))}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"x must be float32 or float64; got {x.dtype}")
+def _thread_count() -> int:
+    value = os.environ.get("LAYERLAB_THREADS", "")
     try:
-        ph, pw, s = (int(pool_param[k]) for k in ("pool_height", "pool_width", "stride"))
-    except (KeyError, TypeError, ValueError):
-        raise ValueError("pool_param needs integer 'pool_height', 'pool_width' and 'stride'; "
-                         f"got {pool_param!r}") from None
+        return max(1, int(value)) if value else (os.cpu_count() or 1)
+    except ValueError:
+        raise ValueError(f"LAYERLAB_THREADS must be a whole number; got {value!r}") from None
+
+
+def _split(kernel, items: int, work: int, *args) -> None:
+    """Run ``kernel(*args, lo, hi)`` over ``0 <= i < items``, in parallel chunks when worth it.
+
+    Kernels write disjoint outputs per item and overwrite (never accumulate into) their
+    output, so a chunk can safely run again in this thread if threads are unavailable.
+    """
+    global _executor, _threads_work
+    threads = min(_thread_count(), items, max(1, work // _MIN_WORK_PER_THREAD))
+    if threads > 1 and _threads_work:
+        bounds = [items * t // threads for t in range(threads + 1)]
+        try:
+            if _executor is None or _executor._max_workers < threads - 1:
+                _executor = ThreadPoolExecutor(max_workers=threads - 1,
+                                               thread_name_prefix="core_ext")
+            futures = [_executor.submit(kernel, *args, bounds[t], bounds[t + 1])
+                       for t in range(1, threads)]
+        except RuntimeError:  # can't start threads here (e.g. the sandbox's process limit)
+            _threads_work = False
+        else:
+            kernel(*args, bounds[0], bounds[1])
+            for future in futures:
+                future.result()
+            return
+    kernel(*args, 0, items)
+
+
+def _kernels(name: str):
+    compiled = globals()[f"_{name}"]
+    return compiled if compiled is not None else globals()[f"_{name}_numpy"]
+
+
+# -- validation ---------------------------------------------------------------------------------
+def _array4(name: str, value, layout: str) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.ndim != 4:
+        got = f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise ValueError(f"{name} must be a 4-d array {layout}; got {got}")
+    if value.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64; got {value.dtype}")
+    return np.ascontiguousarray(value)
+
+
+def _ints(param, kind: str, keys: tuple[str, ...]) -> tuple[int, ...]:
+    try:
+        values = tuple(param[k] for k in keys)
+    except (KeyError, TypeError):
+        raise ValueError(f"{kind} needs {', '.join(repr(k) for k in keys)}; got {param!r}") from None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{kind} values must be integers; got {param!r}")
+    return tuple(int(v) for v in values)
+
+
+def _pool_args(x, pool_param):
+    x = _array4("x", x, "(N, C, H, W)")
+    ph, pw, s = _ints(pool_param, "pool_param", ("pool_height", "pool_width", "stride"))
     H, W = x.shape[2:]
     if min(ph, pw, s) < 1 or ph > H or pw > W:
-        raise ValueError(f"pool {ph}x{pw} stride {s} does not fit an input of {H}x{W}")
-    return ph, pw, s, 1 + (H - ph) // s, 1 + (W - pw) // s
+        raise ValueError(f"pool {ph}x{pw} with stride {s} does not fit an input of {H}x{W}")
+    return x, ph, pw, s, 1 + (H - ph) // s, 1 + (W - pw) // s
 
 
+def _check_dout(dout, shape: tuple, dtype) -> np.ndarray:
+    if not isinstance(dout, np.ndarray) or dout.shape != shape:
+        got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+        raise ValueError(f"dout must have shape {shape} (the forward output's); got {got}")
+    return np.ascontiguousarray(dout, dtype=dtype)
+
+
+# -- convolution --------------------------------------------------------------------------------
+def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
+    """Convolution (cross-correlation) with zero padding, like ``conv_forward_naive``.
+
+    x: (N, C, H, W); w: (F, C, HH, WW) of the same dtype; b: (F,); conv_param: ``stride``
+    (>= 1) and ``pad`` (>= 0). Returns out (N, F, Ho, Wo) with
+    Ho = 1 + (H + 2*pad - HH) // stride, and the cache for :func:`conv_backward`.
+    """
+    x = _array4("x", x, "(N, C, H, W)")
+    w = _array4("w", w, "(F, C, HH, WW)")
+    if w.dtype != x.dtype:
+        raise TypeError(f"x and w must have the same dtype; got {x.dtype} and {w.dtype}")
+    N, C, H, W = x.shape
+    F, Cw, HH, WW = w.shape
+    if Cw != C:
+        raise ValueError(f"w has {Cw} input channels but x has {C}")
+    b = np.asarray(b)
+    if b.shape != (F,):
+        raise ValueError(f"b must have shape ({F},), one bias per filter; got {b.shape}")
+    stride, pad = _ints(conv_param, "conv_param", ("stride", "pad"))
+    if stride < 1 or pad < 0:
+        raise ValueError(f"conv_param needs stride >= 1 and pad >= 0; got {conv_param!r}")
+    if HH > H + 2 * pad or WW > W + 2 * pad:
+        raise ValueError(f"a {HH}x{WW} filter does not fit the {H}x{W} input padded by {pad}")
+    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    K, P = C * HH * WW, Ho * Wo
+    kernels = _kernels("conv")
+    cols = np.empty((K, N, Ho, Wo), x.dtype)
+    _split(kernels.im2col, C, cols.size, x, cols, HH, WW, stride, pad)
+    by_filter = (w.reshape(F, K) @ cols.reshape(K, N * P)).reshape(F, N, P)
+    out = np.empty((N, F, P), x.dtype)
+    _split(kernels.filters_to_images, F, out.size, by_filter,
+           np.ascontiguousarray(b, dtype=x.dtype), out)
+    return out.reshape(N, F, Ho, Wo), (x.shape, w, cols, stride, pad)
+
+
+def conv_backward(dout: np.ndarray, cache):
+    """Gradients of :func:`conv_forward`: returns (dx, dw, db)."""
+    (N, C, H, W), w, cols, stride, pad = cache
+    F, _, HH, WW = w.shape
+    K, _, Ho, Wo = cols.shape
+    P = Ho * Wo
+    dout = _check_dout(dout, (N, F, Ho, Wo), w.dtype)
+    kernels = _kernels("conv")
+    by_filter = np.empty((F, N, P), w.dtype)
+    db = np.empty(F, w.dtype)
+    _split(kernels.images_to_filters, F, dout.size, dout.reshape(N, F, P), by_filter, db)
+    by_filter = by_filter.reshape(F, N * P)
+    dw = (by_filter @ cols.reshape(K, N * P).T).reshape(w.shape)
+    dcols = (w.reshape(F, K).T @ by_filter).reshape(K, N, Ho, Wo)
+    dx = np.empty((N, C, H, W), w.dtype)
+    _split(kernels.col2im, C, dcols.size, dcols, dx, HH, WW, stride, pad)
+    return dx, dw, db
+
+
+# -- pooling ------------------------------------------------------------------------------------
 def max_pool_forward(x: np.ndarray, pool_param: dict):
-    """Max pooling. x: (N, C, H, W); out: (N, C, H', W'), H' = 1 + (H - pool_height) // stride.
+    """Max pooling. x: (N, C, H, W); out: (N, C, Ho, Wo), Ho = 1 + (H - pool_height) // stride.
 
     Windows that do not tile the input leave the last rows/columns out, as in the naive layer.
     Ties go to the first maximum in row-major window order.
     """
-    ph, pw, s, Ho, Wo = _pool_shape(x, pool_param)
-    x = np.ascontiguousarray(x)
-    out = np.empty((*x.shape[:2], Ho, Wo), dtype=x.dtype)
-    argmax = np.empty(out.shape, dtype=np.intp)
-    (_pool or _pool_numpy).max_pool_forward(x, ph, pw, s, out, argmax)
-    return out, (x.shape, argmax)
+    x, ph, pw, s, Ho, Wo = _pool_args(x, pool_param)
+    N, C, H, W = x.shape
+    out = np.empty((N * C, Ho, Wo), x.dtype)
+    argmax = np.empty((N * C, Ho, Wo), np.int32)
+    _split(_kernels("pool").max_pool_forward, N * C, x.size, x.reshape(N * C, H, W), out,
+           argmax, ph, pw, s)
+    return out.reshape(N, C, Ho, Wo), (x.shape, x.dtype, argmax)
 
 
 def max_pool_backward(dout: np.ndarray, cache):
     """Gradient of max pooling: each dout element goes to its window's (first) maximum."""
-    shape, argmax = cache
-    if not isinstance(dout, np.ndarray) or dout.shape != argmax.shape:
-        raise ValueError(f"dout must have shape {argmax.shape}; got {getattr(dout, 'shape', None)}")
-    dout = np.ascontiguousarray(dout)
-    dx = np.zeros((shape[0], shape[1], shape[2] * shape[3]), dtype=dout.dtype)
-    (_pool or _pool_numpy).max_pool_backward(dout, argmax, dx)
-    return dx.reshape(shape)
+    (N, C, H, W), dtype, argmax = cache
+    dout = _check_dout(dout, (N, C, *argmax.shape[1:]), dtype)
+    dx = np.empty((N * C, H * W), dtype)
+    _split(_kernels("pool").max_pool_backward, N * C, dx.size,
+           dout.reshape(argmax.shape), argmax, dx)
+    return dx.reshape(N, C, H, W)
+
+
+def avg_pool_forward(x: np.ndarray, pool_param: dict):
+    """Average pooling; same windows and output size as :func:`max_pool_forward`."""
+    x, ph, pw, s, Ho, Wo = _pool_args(x, pool_param)
+    N, C, H, W = x.shape
+    out = np.empty((N * C, Ho, Wo), x.dtype)
+    _split(_kernels("pool").avg_pool_forward, N * C, x.size, x.reshape(N * C, H, W), out,
+           ph, pw, s)
+    return out.reshape(N, C, Ho, Wo), (x.shape, x.dtype, ph, pw, s)
+
+
+def avg_pool_backward(dout: np.ndarray, cache):
+    """Gradient of average pooling: each window gets dout / (pool_height * pool_width),
+    summed where windows overlap."""
+    (N, C, H, W), dtype, ph, pw, s = cache
+    Ho, Wo = 1 + (H - ph) // s, 1 + (W - pw) // s
+    dout = _check_dout(dout, (N, C, Ho, Wo), dtype)
+    dx = np.empty((N * C, H, W), dtype)
+    _split(_kernels("pool").avg_pool_backward, N * C, dx.size,
+           dout.reshape(N * C, Ho, Wo), dx, ph, pw, s)
+    return dx.reshape(N, C, H, W)

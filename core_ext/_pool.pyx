@@ -1,47 +1,92 @@
-"""Max pooling kernels (typed memoryviews, fused float32/float64, GIL released).
+"""Max and average pooling kernels (typed memoryviews, fused float32/float64, GIL released).
 
-Replaces, per window, ``out = x[n, c, i*s:i*s+ph, j*s:j*s+pw].max()`` and records the flat
-index ``h*W + w`` of the first maximum in row-major window order (the tie rule), so the
-backward pass routes each upstream gradient to exactly one input element.
+Inputs are seen as planes ``(N*C, H, W)``; every kernel takes a plane range so that the
+Python wrapper can split the work over threads (planes never share an output element).
+
+Max pooling records, per window, the in-plane index ``h*W + w`` of the FIRST maximum in
+row-major window order (the tie rule of the naive layer, ``np.argmax`` of the flattened
+window), so the backward pass routes each upstream gradient to exactly one input element.
+Windows that do not tile the input leave the last rows/columns out (output size
+``1 + (H - pool_height) // stride``); overlapping windows accumulate their gradients.
 """
 
 from cython cimport floating
+from libc.string cimport memset
 
 
-def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t pw,
-                     Py_ssize_t stride, floating[:, :, :, ::1] out,
-                     Py_ssize_t[:, :, :, ::1] argmax):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], W = x.shape[3]
-    cdef Py_ssize_t Ho = out.shape[2], Wo = out.shape[3]
-    cdef Py_ssize_t n, c, i, j, u, v, best, top, left
+def max_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                     int[:, :, ::1] argmax, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride,
+                     Py_ssize_t p0, Py_ssize_t p1):
+    cdef Py_ssize_t W = x.shape[2], Ho = out.shape[1], Wo = out.shape[2]
+    cdef Py_ssize_t p, i, j, u, v, best, top, left
     cdef floating m, val
     with nogil:
-        for n in range(N):
-            for c in range(C):
-                for i in range(Ho):
-                    top = i * stride
-                    for j in range(Wo):
-                        left = j * stride
-                        m = x[n, c, top, left]
-                        best = top * W + left
-                        for u in range(ph):
-                            for v in range(pw):
-                                val = x[n, c, top + u, left + v]
-                                if val > m:
-                                    m = val
-                                    best = (top + u) * W + left + v
-                        out[n, c, i, j] = m
-                        argmax[n, c, i, j] = best
+        for p in range(p0, p1):
+            for i in range(Ho):
+                top = i * stride
+                for j in range(Wo):
+                    left = j * stride
+                    m = x[p, top, left]
+                    best = top * W + left
+                    for u in range(ph):
+                        for v in range(pw):
+                            val = x[p, top + u, left + v]
+                            if val > m:
+                                m = val
+                                best = (top + u) * W + left + v
+                    out[p, i, j] = m
+                    argmax[p, i, j] = <int>best
 
 
-def max_pool_backward(const floating[:, :, :, ::1] dout,
-                      const Py_ssize_t[:, :, :, ::1] argmax, floating[:, :, ::1] dx_flat):
-    """``dx_flat[n, c, argmax[n, c, i, j]] += dout[n, c, i, j]``; dx_flat must start at zero."""
-    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], Ho = dout.shape[2], Wo = dout.shape[3]
-    cdef Py_ssize_t n, c, i, j
+def max_pool_backward(const floating[:, :, ::1] dout, const int[:, :, ::1] argmax,
+                      floating[:, ::1] dx, Py_ssize_t p0, Py_ssize_t p1):
+    """``dx[p] = 0`` then ``dx[p, argmax[p, i, j]] += dout[p, i, j]`` for planes in range."""
+    cdef Py_ssize_t HW = dx.shape[1], Ho = dout.shape[1], Wo = dout.shape[2]
+    cdef Py_ssize_t p, i, j
     with nogil:
-        for n in range(N):
-            for c in range(C):
-                for i in range(Ho):
-                    for j in range(Wo):
-                        dx_flat[n, c, argmax[n, c, i, j]] += dout[n, c, i, j]
+        for p in range(p0, p1):
+            memset(&dx[p, 0], 0, HW * sizeof(floating))
+            for i in range(Ho):
+                for j in range(Wo):
+                    dx[p, argmax[p, i, j]] += dout[p, i, j]
+
+
+def avg_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                     Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride,
+                     Py_ssize_t p0, Py_ssize_t p1):
+    cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
+    cdef Py_ssize_t p, i, j, u, v, top, left
+    cdef floating total
+    cdef floating count = ph * pw
+    with nogil:
+        for p in range(p0, p1):
+            for i in range(Ho):
+                top = i * stride
+                for j in range(Wo):
+                    left = j * stride
+                    total = 0
+                    for u in range(ph):
+                        for v in range(pw):
+                            total = total + x[p, top + u, left + v]
+                    out[p, i, j] = total / count
+
+
+def avg_pool_backward(const floating[:, :, ::1] dout, floating[:, :, ::1] dx,
+                      Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride,
+                      Py_ssize_t p0, Py_ssize_t p1):
+    """``dx[p] = 0`` then every window gets ``dout / (ph*pw)`` added to each of its elements."""
+    cdef Py_ssize_t H = dx.shape[1], W = dx.shape[2], Ho = dout.shape[1], Wo = dout.shape[2]
+    cdef Py_ssize_t p, i, j, u, v, top, left
+    cdef floating g
+    cdef floating count = ph * pw
+    with nogil:
+        for p in range(p0, p1):
+            memset(&dx[p, 0, 0], 0, H * W * sizeof(floating))
+            for i in range(Ho):
+                top = i * stride
+                for j in range(Wo):
+                    left = j * stride
+                    g = dout[p, i, j] / count
+                    for u in range(ph):
+                        for v in range(pw):
+                            dx[p, top + u, left + v] += g

@@ -1,0 +1,120 @@
+"""Convolution kernels: im2col / col2im and the layout moves around the GEMMs.
+
+The column matrix has shape ``(C*HH*WW, N, Ho, Wo)``: row ``k = (c*HH + u)*WW + v`` holds, for
+every image and output position, the input pixel under filter tap ``(c, u, v)`` (zero where
+the tap falls in the padding). The convolution is then one GEMM ``w.reshape(F, K) @ cols``,
+and its gradients two more, so BLAS does nearly all the arithmetic.
+
+Every kernel takes a channel (or filter) range so that the Python wrapper can split the work
+over threads; the GIL is released throughout. Channel ranges never write the same element.
+"""
+
+from cython cimport floating
+from libc.string cimport memset
+
+
+def im2col(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] cols,
+           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+           Py_ssize_t c0, Py_ssize_t c1):
+    """Fill the rows of ``cols`` that belong to channels ``c0 <= c < c1``."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
+    cdef Py_ssize_t c, u, v, k, n, i, j, row, col, j0, j1
+    with nogil:
+        for c in range(c0, c1):
+            for u in range(HH):
+                for v in range(WW):
+                    k = (c * HH + u) * WW + v
+                    # output columns j whose tap column j*stride + v - pad lies inside [0, W)
+                    j0 = _first_inside(v, pad, stride)
+                    j1 = _end_inside(v, pad, stride, W, Wo)
+                    for n in range(N):
+                        for i in range(Ho):
+                            row = i * stride + u - pad
+                            if row < 0 or row >= H or j0 >= j1:
+                                memset(&cols[k, n, i, 0], 0, Wo * sizeof(floating))
+                                continue
+                            for j in range(j0):
+                                cols[k, n, i, j] = 0
+                            col = j0 * stride + v - pad
+                            for j in range(j0, j1):
+                                cols[k, n, i, j] = x[n, c, row, col]
+                                col = col + stride
+                            for j in range(j1, Wo):
+                                cols[k, n, i, j] = 0
+
+
+def col2im(const floating[:, :, :, ::1] cols, floating[:, :, :, ::1] dx,
+           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+           Py_ssize_t c0, Py_ssize_t c1):
+    """Sum the rows of ``cols`` for channels ``c0 <= c < c1`` back into ``dx`` (overwritten)."""
+    cdef Py_ssize_t N = dx.shape[0], H = dx.shape[2], W = dx.shape[3]
+    cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
+    cdef Py_ssize_t c, u, v, k, n, i, j, row, col, j0, j1
+    with nogil:
+        for c in range(c0, c1):
+            for n in range(N):
+                memset(&dx[n, c, 0, 0], 0, H * W * sizeof(floating))
+            for u in range(HH):
+                for v in range(WW):
+                    k = (c * HH + u) * WW + v
+                    j0 = _first_inside(v, pad, stride)
+                    j1 = _end_inside(v, pad, stride, W, Wo)
+                    for n in range(N):
+                        for i in range(Ho):
+                            row = i * stride + u - pad
+                            if row < 0 or row >= H:
+                                continue
+                            col = j0 * stride + v - pad
+                            for j in range(j0, j1):
+                                dx[n, c, row, col] += cols[k, n, i, j]
+                                col = col + stride
+
+
+def filters_to_images(const floating[:, :, ::1] src, const floating[::1] bias,
+                      floating[:, :, ::1] dst, Py_ssize_t f0, Py_ssize_t f1):
+    """``dst[n, f, p] = src[f, n, p] + bias[f]`` for filters ``f0 <= f < f1``."""
+    cdef Py_ssize_t N = src.shape[1], P = src.shape[2]
+    cdef Py_ssize_t f, n, p
+    cdef floating b
+    with nogil:
+        for f in range(f0, f1):
+            b = bias[f]
+            for n in range(N):
+                for p in range(P):
+                    dst[n, f, p] = src[f, n, p] + b
+
+
+def images_to_filters(const floating[:, :, ::1] src, floating[:, :, ::1] dst,
+                      floating[::1] bias_grad, Py_ssize_t f0, Py_ssize_t f1):
+    """``dst[f, n, p] = src[n, f, p]`` and ``bias_grad[f] = sum over n, p`` for ``f0 <= f < f1``."""
+    cdef Py_ssize_t N = src.shape[0], P = src.shape[2]
+    cdef Py_ssize_t f, n, p
+    cdef double total
+    cdef floating value
+    with nogil:
+        for f in range(f0, f1):
+            total = 0
+            for n in range(N):
+                for p in range(P):
+                    value = src[n, f, p]
+                    dst[f, n, p] = value
+                    total = total + value
+            bias_grad[f] = <floating>total
+
+
+cdef inline Py_ssize_t _first_inside(Py_ssize_t v, Py_ssize_t pad, Py_ssize_t stride) noexcept nogil:
+    """Smallest j >= 0 with j*stride + v - pad >= 0."""
+    if v >= pad:
+        return 0
+    return (pad - v + stride - 1) // stride
+
+
+cdef inline Py_ssize_t _end_inside(Py_ssize_t v, Py_ssize_t pad, Py_ssize_t stride,
+                                   Py_ssize_t W, Py_ssize_t Wo) noexcept nogil:
+    """One past the largest j < Wo with j*stride + v - pad < W."""
+    cdef Py_ssize_t last = W - 1 + pad - v
+    if last < 0:
+        return 0
+    last = last // stride + 1
+    return last if last < Wo else Wo
