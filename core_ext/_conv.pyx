@@ -5,8 +5,8 @@ every image and output position, the input pixel under filter tap ``(c, u, v)`` 
 the tap falls in the padding). The convolution is then one GEMM ``w.reshape(F, K) @ cols``,
 and its gradients two more, so BLAS does nearly all the arithmetic.
 
-Every kernel takes a channel (or filter) range so that the Python wrapper can split the work
-over threads; the GIL is released throughout. Channel ranges never write the same element.
+Every kernel takes an image (or filter) range so that the Python wrapper can split the work
+over threads; the GIL is released throughout. Ranges never write the same element.
 """
 
 from cython cimport floating
@@ -15,20 +15,20 @@ from libc.string cimport memset
 
 def im2col(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] cols,
            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
-           Py_ssize_t c0, Py_ssize_t c1):
-    """Fill the rows of ``cols`` that belong to channels ``c0 <= c < c1``."""
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
+           Py_ssize_t n0, Py_ssize_t n1):
+    """Fill ``cols[:, n]`` for images ``n0 <= n < n1``."""
+    cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
     cdef Py_ssize_t c, u, v, k, n, i, j, row, col, j0, j1
     with nogil:
-        for c in range(c0, c1):
+        for c in range(C):
             for u in range(HH):
                 for v in range(WW):
                     k = (c * HH + u) * WW + v
                     # output columns j whose tap column j*stride + v - pad lies inside [0, W)
                     j0 = _first_inside(v, pad, stride)
                     j1 = _end_inside(v, pad, stride, W, Wo)
-                    for n in range(N):
+                    for n in range(n0, n1):
                         for i in range(Ho):
                             row = i * stride + u - pad
                             if row < 0 or row >= H or j0 >= j1:
@@ -46,21 +46,20 @@ def im2col(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] cols,
 
 def col2im(const floating[:, :, :, ::1] cols, floating[:, :, :, ::1] dx,
            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
-           Py_ssize_t c0, Py_ssize_t c1):
-    """Sum the rows of ``cols`` for channels ``c0 <= c < c1`` back into ``dx`` (overwritten)."""
-    cdef Py_ssize_t N = dx.shape[0], H = dx.shape[2], W = dx.shape[3]
+           Py_ssize_t n0, Py_ssize_t n1):
+    """Sum ``cols[:, n]`` back into ``dx[n]`` (overwritten) for images ``n0 <= n < n1``."""
+    cdef Py_ssize_t C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
     cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
     cdef Py_ssize_t c, u, v, k, n, i, j, row, col, j0, j1
     with nogil:
-        for c in range(c0, c1):
-            for n in range(N):
+        for n in range(n0, n1):
+            for c in range(C):
                 memset(&dx[n, c, 0, 0], 0, H * W * sizeof(floating))
-            for u in range(HH):
-                for v in range(WW):
-                    k = (c * HH + u) * WW + v
-                    j0 = _first_inside(v, pad, stride)
-                    j1 = _end_inside(v, pad, stride, W, Wo)
-                    for n in range(N):
+                for u in range(HH):
+                    for v in range(WW):
+                        k = (c * HH + u) * WW + v
+                        j0 = _first_inside(v, pad, stride)
+                        j1 = _end_inside(v, pad, stride, W, Wo)
                         for i in range(Ho):
                             row = i * stride + u - pad
                             if row < 0 or row >= H:

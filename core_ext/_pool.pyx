@@ -5,7 +5,8 @@ Python wrapper can split the work over threads (planes never share an output ele
 
 Max pooling records, per window, the in-plane index ``h*W + w`` of the FIRST maximum in
 row-major window order (the tie rule of the naive layer, ``np.argmax`` of the flattened
-window), so the backward pass routes each upstream gradient to exactly one input element.
+window, which also picks the first NaN), so the backward pass routes each upstream gradient
+to exactly one input element.
 Windows that do not tile the input leave the last rows/columns out (output size
 ``1 + (H - pool_height) // stride``); overlapping windows accumulate their gradients.
 """
@@ -20,6 +21,7 @@ def max_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t W = x.shape[2], Ho = out.shape[1], Wo = out.shape[2]
     cdef Py_ssize_t p, i, j, u, v, best, top, left
     cdef floating m, val
+    cdef bint nan
     with nogil:
         for p in range(p0, p1):
             for i in range(Ho):
@@ -28,12 +30,17 @@ def max_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     left = j * stride
                     m = x[p, top, left]
                     best = top * W + left
+                    nan = False
                     for u in range(ph):
                         for v in range(pw):
                             val = x[p, top + u, left + v]
+                            nan = nan | (val != val)
                             if val > m:
                                 m = val
                                 best = (top + u) * W + left + v
+                    if nan:  # rare: the first NaN of the window wins, like np.argmax
+                        best = _first_nan(x, p, top, left, ph, pw, W)
+                        m = x[p, best // W, best % W]
                     out[p, i, j] = m
                     argmax[p, i, j] = <int>best
 
@@ -90,3 +97,14 @@ def avg_pool_backward(const floating[:, :, ::1] dout, floating[:, :, ::1] dx,
                     for u in range(ph):
                         for v in range(pw):
                             dx[p, top + u, left + v] += g
+
+
+cdef inline Py_ssize_t _first_nan(const floating[:, :, ::1] x, Py_ssize_t p, Py_ssize_t top,
+                                  Py_ssize_t left, Py_ssize_t ph, Py_ssize_t pw,
+                                  Py_ssize_t W) noexcept nogil:
+    cdef Py_ssize_t u, v
+    for u in range(ph):
+        for v in range(pw):
+            if x[p, top + u, left + v] != x[p, top + u, left + v]:
+                return (top + u) * W + left + v
+    return top * W + left

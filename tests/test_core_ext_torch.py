@@ -1,24 +1,71 @@
-"""core_ext max pooling against PyTorch's CPU kernel (optional extra: pip install '.[torch]')."""
+"""core_ext against PyTorch's CPU kernels and autograd (optional extra: pip install '.[torch]'):
+convolution (F.conv2d), max pooling (F.max_pool2d) and average pooling (F.avg_pool2d), forward
+and backward, compiled kernels and NumPy fallback, float64 (tight) and float32 (loose)."""
 
 import numpy as np
 import pytest
 
 import core_ext
+from test_core_ext import DTYPES, POOL_CASES, kernels, pool_id  # noqa: F401  (kernels: fixture)
+from test_core_ext_conv import CONV_CASES, case_id
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-@pytest.mark.parametrize("shape,ph,pw,s", [((2, 3, 8, 8), 2, 2, 2), ((1, 2, 7, 9), 3, 2, 2),
-                                          ((2, 2, 6, 6), 3, 3, 1)])
-def test_max_pool_matches_torch(shape, ph, pw, s):
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape)
-    out, cache = core_ext.max_pool_forward(x, {"pool_height": ph, "pool_width": pw, "stride": s})
-    tx = torch.tensor(x, requires_grad=True)
-    tout = F.max_pool2d(tx, (ph, pw), stride=s)
-    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=0, atol=0)
-    dout = rng.standard_normal(out.shape)
+def tolerance(dtype) -> dict:
+    return {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
+
+
+def tensor(a):
+    return torch.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
+def test_conv_matches_torch(kernels, case, dtype):
+    x_shape, w_shape, stride, pad = case
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    out, cache = core_ext.conv_forward(x, w, b, {"stride": stride, "pad": pad})
+    tx, tw, tb = tensor(x), tensor(w), tensor(b)
+    tout = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+    np.testing.assert_allclose(out, tout.detach().numpy(), **tolerance(dtype))
+
+    dout = rng.standard_normal(out.shape).astype(dtype)
     tout.backward(torch.tensor(dout))
-    np.testing.assert_allclose(core_ext.max_pool_backward(dout, cache), tx.grad.numpy(),
-                               rtol=1e-12, atol=1e-12)
+    for name, ours, theirs in zip(("dx", "dw", "db"), core_ext.conv_backward(dout, cache), (tx, tw, tb)):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), err_msg=name, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=pool_id)
+def test_pool_matches_torch(kernels, case, dtype, kind):
+    shape, ph, pw, s = case
+    forward, backward, torch_pool = {
+        "max": (core_ext.max_pool_forward, core_ext.max_pool_backward, F.max_pool2d),
+        "avg": (core_ext.avg_pool_forward, core_ext.avg_pool_backward, F.avg_pool2d)}[kind]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    out, cache = forward(x, {"pool_height": ph, "pool_width": pw, "stride": s})
+    tx = tensor(x)
+    tout = torch_pool(tx, (ph, pw), stride=s)
+    np.testing.assert_allclose(out, tout.detach().numpy(), **tolerance(dtype))
+
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_allclose(backward(dout, cache), tx.grad.numpy(), **tolerance(dtype))
+
+
+def test_max_pool_tie_rule_matches_torch(kernels):
+    """PyTorch's CPU max pooling also routes a tie to the first maximum in row-major order."""
+    x = np.random.default_rng(2).integers(0, 2, (2, 3, 9, 8)).astype(np.float64)
+    param = {"pool_height": 3, "pool_width": 2, "stride": 1}
+    out, cache = core_ext.max_pool_forward(x, param)
+    tx = tensor(x)
+    tout = F.max_pool2d(tx, (3, 2), stride=1)
+    dout = 2.0 ** np.random.default_rng(3).integers(-2, 3, out.shape)
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_array_equal(core_ext.max_pool_backward(dout, cache), tx.grad.numpy())
