@@ -1,42 +1,21 @@
 """Plausible wrong A1 implementations (mutants) and correct-but-different ones (alternatives).
 
-Each mutant starts from the reference solution and redefines one function (or one
-forward/backward pair, with a cache of its own) the way students get it wrong. Appended code
-overrides the reference definitions, so a mutant is the reference plus exactly one bug.
-``task`` is the task the bug must cost points on; ``dependents`` are the composite tasks
-(networks built from the student's own layers) that may lose points with it, and nothing else
-may.
+Each mutant is the reference solution with one bug (see tests/mutants/common.py). A bug in a
+layer may also cost points on the composite tasks built from the student's own layers (the XOR
+network, FullyConnectedNet and its training), and nowhere else.
 """
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass, field
-from pathlib import Path
+import functools
 
-ROOT = Path(__file__).resolve().parents[2]
+from mutants.common import ROOT, Variant, appended, replaced, submission
+
 REFERENCE = ROOT / "solutions" / "a1_networks"
 COMPOSITE = ("a1.xor", "a1.fcnet", "a1.training")
+SKIPPED = COMPOSITE  # graded only for mutants of their own (slow, and any layer bug may show)
 
-
-@dataclass(frozen=True)
-class Variant:
-    """The reference with ``patches`` applied: (module, code appended to it) or
-    (module, (old text, new text)) for a one-line change in place."""
-
-    name: str
-    patches: tuple[tuple[str, str | tuple[str, str]], ...]
-    task: str = ""
-    dependents: tuple[str, ...] = field(default=COMPOSITE)
-
-
-def _v(name, module, task, code, dependents=COMPOSITE) -> Variant:
-    return Variant(name, ((module, textwrap.dedent(code).strip("\n")),), task, tuple(dependents))
-
-
-def _submission(name: str, *parts: Variant) -> Variant:
-    """One alternative submission made of several correct rewrites."""
-    return Variant(name, tuple(patch for part in parts for patch in part.patches))
+_v = functools.partial(appended, dependents=COMPOSITE)
 
 
 MUTANTS: list[Variant] = [
@@ -399,8 +378,7 @@ _REPLACEMENTS.update({
  "xor_hardcoded": ("a1.xor", "graph.py", '    return {"W": W, "c": c, "w": w, "b": b}', '    return {"W": np.ones((2, 2)), "c": np.array([0.0, -1.0]), "w": np.array([1.0, -2.0]), "b": 0.0}'),
 })
 
-MUTANTS += [Variant(name, ((file[:-3], (old, new)),), task)
-            for name, (task, file, old, new) in _REPLACEMENTS.items()]
+MUTANTS += replaced(_REPLACEMENTS, lambda task: COMPOSITE)
 
 
 # In-place optimizer updates, np.random.seed dropout, step-by-step BN backward, LN built on BN.
@@ -633,32 +611,13 @@ _REWRITES = {v.name: v for v in [
 ]}
 
 ALTERNATIVES: list[Variant] = [
-    _submission("dict_caches", *(_REWRITES[n] for n in (
+    submission("dict_caches", *(_REWRITES[n] for n in (
         "alt_affine_dict_cache", "alt_leaky_maximum", "alt_sigmoid_errstate",
         "alt_elu_out_plus_gamma"))),
-    _submission("in_place_updates", *(_REWRITES[n] for n in (
+    submission("in_place_updates", *(_REWRITES[n] for n in (
         "alt_prelu_inplace", "alt_mse_mae_sum", "alt_cs231n_style_optim_norm"))),
-    _submission("float32_safe_formulations", *(_REWRITES[n] for n in (
+    submission("float32_safe_formulations", *(_REWRITES[n] for n in (
         "alt_sigmoid_tanh_form", "alt_tanh_via_sigmoid", "alt_bce_logaddexp"))),
-    _submission("textbook_log_forms", *(_REWRITES[n] for n in ("alt_bce_log_not_log1p",))),
+    submission("textbook_log_forms", *(_REWRITES[n] for n in ("alt_bce_log_not_log1p",))),
 ]
 
-
-def build(variant: Variant, dest: Path) -> Path:
-    """Write the reference with ``variant`` applied into ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for source in REFERENCE.glob("*.py"):
-        text = source.read_text()
-        for module, change in variant.patches:
-            if source.stem != module:
-                continue
-            if isinstance(change, tuple):
-                old, new = change
-                if text.count(old) != 1:
-                    raise ValueError(f"{variant.name}: the reference {module}.py changed; "
-                                     f"{old!r} is not there exactly once")
-                text = text.replace(old, new)
-            else:
-                text = text.rstrip("\n") + f"\n\n\n# --- {variant.name} ---\n" + change + "\n"
-        (dest / source.name).write_text(text)
-    return dest
