@@ -22,9 +22,6 @@ def max_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t p, i, j, u, v, best, top, left
     cdef floating m, val
     cdef bint nan
-    if ph == 2 and pw == 2:  # the common case, unrolled
-        _max_pool_2x2(x, out, argmax, stride, p0, p1)
-        return
     with nogil:
         for p in range(p0, p1):
             for i in range(Ho):
@@ -46,41 +43,6 @@ def max_pool_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         m = x[p, best // W, best % W]
                     out[p, i, j] = m
                     argmax[p, i, j] = <int>best
-
-
-cdef void _max_pool_2x2(const floating[:, :, ::1] x, floating[:, :, ::1] out,
-                        int[:, :, ::1] argmax, Py_ssize_t stride,
-                        Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    """max_pool_forward for 2x2 windows: same results, the window's four reads unrolled."""
-    cdef Py_ssize_t W = x.shape[2], Ho = out.shape[1], Wo = out.shape[2]
-    cdef Py_ssize_t p, i, j, top, left, k, best
-    cdef floating a, b, c, d, m
-    for p in range(p0, p1):
-        for i in range(Ho):
-            top = i * stride
-            for j in range(Wo):
-                left = j * stride
-                a = x[p, top, left]
-                b = x[p, top, left + 1]
-                c = x[p, top + 1, left]
-                d = x[p, top + 1, left + 1]
-                m = a
-                k = 0
-                if b > m:
-                    m = b
-                    k = 1
-                if c > m:
-                    m = c
-                    k = 2
-                if d > m:
-                    m = d
-                    k = 3
-                best = (top + (k >> 1)) * W + left + (k & 1)
-                if (a != a) | (b != b) | (c != c) | (d != d):  # the first NaN wins, like argmax
-                    best = _first_nan(x, p, top, left, 2, 2, W)
-                    m = x[p, best // W, best % W]
-                out[p, i, j] = m
-                argmax[p, i, j] = <int>best
 
 
 def max_pool_backward(const floating[:, :, ::1] dout, const int[:, :, ::1] argmax,
