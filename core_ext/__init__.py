@@ -22,6 +22,7 @@ one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it)
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -213,14 +214,25 @@ def _chunks(n0: int, n1: int, P: int, dtype, F: int, K: int = 0):
     with scratch buffers sized for each: by_filter (F, m*P), and for the backward pass (K > 0)
     dcols (K, m*P)."""
     step = _chunk_size(P)
-    scratch = {}
     for c0 in range(n0, n1, step):
         c1 = min(n1, c0 + step)
         columns = (c1 - c0) * P
-        if columns not in scratch:
-            scratch[columns] = [np.empty((F, columns), dtype)] + (
-                [np.empty((K, columns), dtype)] if K else [])
-        yield c0, c1, scratch[columns]
+        yield c0, c1, [_scratch("by_filter", (F, columns), dtype)] + (
+            [_scratch("dcols", (K, columns), dtype)] if K else [])
+
+
+_scratch_buffers = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, int], dtype) -> np.ndarray:
+    """A contiguous work array from a buffer kept per thread across calls: a fresh one each call would cost a page
+    fault per 4 KiB page on first touch, which in a VM took longer than the GEMM it feeds."""
+    size = shape[0] * shape[1]
+    buffers = _scratch_buffers.__dict__
+    flat = buffers.get(name)
+    if flat is None or flat.size < size or flat.dtype != dtype:
+        flat = buffers[name] = np.empty(size, dtype)
+    return flat[:size].reshape(shape)
 
 
 def _by_image(work, N: int, P: int, flops: int) -> None:

@@ -117,3 +117,19 @@ def check_loss(student, ref, loss: str, x: np.ndarray, y: np.ndarray, *,
     expected = getattr(ref, loss)(x, y)
     check_scalar("loss", got[0], expected[0], rtol=rtol)
     check_array("dx", got[1], expected[1], rtol=rtol)
+
+
+def check_params(params, expected: dict, where: str) -> None:
+    """``params`` has exactly the keys of ``expected`` and arrays of the same shapes."""
+    __tracebackhide__ = True
+    if not isinstance(params, dict):
+        raise Mismatch(f"{where} is a {type(params).__name__}; expected a dict of arrays")
+    missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
+    if missing or extra:
+        raise Mismatch(f"{where} has keys {sorted(map(str, params))}; expected "
+                       f"{sorted(expected)}" + (f" (missing {missing})" if missing else ""))
+    for key, value in expected.items():
+        got = params[key]
+        if not isinstance(got, np.ndarray) or got.shape != value.shape:
+            shape = got.shape if isinstance(got, np.ndarray) else type(got).__name__
+            raise Mismatch(f"{where}['{key}'] has shape {shape}; expected {value.shape}")

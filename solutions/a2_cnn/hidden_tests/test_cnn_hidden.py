@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from grader.compare import Mismatch, check_array, check_scalar, expect_tuple
+from grader.compare import Mismatch, check_array, check_params, check_scalar, expect_tuple
 
 # name: (input_dim, num_filters, filter_size, hidden_dim, num_classes, N, keyword options)
 NETS = {
@@ -16,22 +16,6 @@ NETS = {
     "odd-sizes-N1": ((3, 7, 5), 2, 5, 4, 3, 1, {"reg": 0.1}),
     "filter1": ((2, 4, 6), 3, 1, 7, 3, 5, {"reg": 0.05}),
 }
-
-
-def check_params(params, expected: dict, where: str) -> None:
-    """``params`` has exactly the keys of ``expected`` and arrays of the same shapes."""
-    __tracebackhide__ = True
-    if not isinstance(params, dict):
-        raise Mismatch(f"{where} is a {type(params).__name__}; expected a dict of arrays")
-    missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
-    if missing or extra:
-        raise Mismatch(f"{where} has keys {sorted(map(str, params))}; expected "
-                       f"{sorted(expected)}" + (f" (missing {missing})" if missing else ""))
-    for key, value in expected.items():
-        got = params[key]
-        if not isinstance(got, np.ndarray) or got.shape != value.shape:
-            shape = got.shape if isinstance(got, np.ndarray) else type(got).__name__
-            raise Mismatch(f"{where}['{key}'] has shape {shape}; expected {value.shape}")
 
 
 def random_params(rng, like: dict) -> dict:
