@@ -88,23 +88,25 @@ def check_scalar(name: str, got, expected: float, *, rtol: float = 1e-6,
                 np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
 
 
-def check_forward(student, ref, layer: str, *args, rtol: float = 1e-6) -> None:
-    """``<layer>_forward`` output matches the reference on ``args``."""
+def check_forward(student, ref, layer: str, *args, rtol: float = 1e-6, suffix: str = "") -> None:
+    """``<layer>_forward<suffix>`` output matches the reference on ``args``
+    (``suffix="_naive"`` for ``conv_forward_naive`` and the like)."""
     __tracebackhide__ = True
-    out, _ = student.forward(f"{layer}_forward", *args)
-    check_array("out", out, getattr(ref, f"{layer}_forward")(*args)[0], rtol=rtol)
+    name = f"{layer}_forward{suffix}"
+    out, _ = student.forward(name, *args)
+    check_array("out", out, getattr(ref, name)(*args)[0], rtol=rtol)
 
 
 def check_backward(student, ref, layer: str, args: tuple, grads: tuple[str, ...],
-                   dout: np.ndarray, *, rtol: float = 1e-6) -> None:
-    """Every gradient ``<layer>_backward`` returns matches the reference for upstream ``dout``."""
+                   dout: np.ndarray, *, rtol: float = 1e-6, suffix: str = "") -> None:
+    """Every gradient ``<layer>_backward<suffix>`` returns matches the reference for upstream
+    ``dout``."""
     __tracebackhide__ = True
-    _, cache = student.forward(f"{layer}_forward", *args)
-    got = expect_tuple(getattr(student, f"{layer}_backward")(dout, cache), grads,
-                       f"{layer}_backward")
-    _, ref_cache = getattr(ref, f"{layer}_forward")(*args)
-    expected = expect_tuple(getattr(ref, f"{layer}_backward")(dout, ref_cache), grads,
-                            f"reference {layer}_backward")
+    forward, backward = f"{layer}_forward{suffix}", f"{layer}_backward{suffix}"
+    _, cache = student.forward(forward, *args)
+    got = expect_tuple(getattr(student, backward)(dout, cache), grads, backward)
+    _, ref_cache = getattr(ref, forward)(*args)
+    expected = expect_tuple(getattr(ref, backward)(dout, ref_cache), grads, f"reference {backward}")
     for name, g, e in zip(grads, got, expected):
         check_array(name, g, e, rtol=rtol)
 

@@ -12,30 +12,16 @@ Max pooling is also run on small integers, so that most windows hold several equ
 the tie rule (the gradient goes to the first maximum in row-major order, only to it) is graded.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
-from grader.compare import check_array, expect_tuple
+from grader import compare
 
-
-def check_forward(student, ref, layer, *args):
-    """``<layer>_forward_naive`` output matches the reference on ``args``."""
-    __tracebackhide__ = True
-    name = f"{layer}_forward_naive"
-    out, _ = student.forward(name, *args)
-    check_array("out", out, getattr(ref, name)(*args)[0])
-
-
-def check_backward(student, ref, layer, args, grads, dout):
-    """Every gradient ``<layer>_backward_naive`` returns matches the reference."""
-    __tracebackhide__ = True
-    forward, backward = f"{layer}_forward_naive", f"{layer}_backward_naive"
-    _, cache = student.forward(forward, *args)
-    got = expect_tuple(getattr(student, backward)(dout, cache), grads, backward)
-    _, ref_cache = getattr(ref, forward)(*args)
-    expected = expect_tuple(getattr(ref, backward)(dout, ref_cache), grads, f"reference {backward}")
-    for name, g, e in zip(grads, got, expected):
-        check_array(name, g, e)
+# the naive layers: conv_forward_naive / conv_backward_naive and so on
+check_forward = functools.partial(compare.check_forward, suffix="_naive")
+check_backward = functools.partial(compare.check_backward, suffix="_naive")
 
 
 def shape_id(shape):
@@ -156,7 +142,7 @@ def test_max_pool_one_maximum_under_many_windows(student, ref, rng):
     dx = student.max_pool_backward_naive(np.ones((1, 1, 3, 3)), cache)
     expected = np.zeros_like(x)
     expected[0, 0, 2, 2] = 9.0
-    check_array("dx", dx, expected)
+    compare.check_array("dx", dx, expected)
 
 
 @pytest.mark.task("a2.avg_pool")
