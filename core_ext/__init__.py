@@ -21,6 +21,7 @@ one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it)
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
@@ -58,6 +59,11 @@ def _thread_count() -> int:
         raise ValueError(f"LAYERLAB_THREADS must be a whole number; got {value!r}") from None
 
 
+def _threads_for(items: int, work: int) -> int:
+    """How many threads ``work`` elements (or multiply-adds / 64) over ``items`` are worth."""
+    return min(_thread_count(), items, max(1, work // _MIN_WORK_PER_THREAD))
+
+
 def _split(kernel, items: int, work: int, *args) -> None:
     """Run ``kernel(*args, lo, hi)`` over ``0 <= i < items``, in parallel chunks when worth it.
 
@@ -65,7 +71,7 @@ def _split(kernel, items: int, work: int, *args) -> None:
     output, so a chunk can safely run again in this thread if threads are unavailable.
     """
     global _executor, _threads_work
-    threads = min(_thread_count(), items, max(1, work // _MIN_WORK_PER_THREAD))
+    threads = _threads_for(items, work)
     if threads > 1 and _threads_work:
         bounds = [items * t // threads for t in range(threads + 1)]
         try:
@@ -88,9 +94,9 @@ def _split(kernel, items: int, work: int, *args) -> None:
     kernel(*args, 0, items)
 
 
-def _kernels(name: str):
-    compiled = globals()[f"_{name}"]
-    return compiled if compiled is not None else globals()[f"_{name}_numpy"]
+def _kernels(family: str):
+    """The compiled kernels of ``family`` ("conv" or "pool"), or their NumPy fallback."""
+    return (_conv or _conv_numpy) if family == "conv" else (_pool or _pool_numpy)
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -225,8 +231,9 @@ _scratch_buffers = threading.local()
 
 
 def _scratch(name: str, shape: tuple[int, int], dtype) -> np.ndarray:
-    """A contiguous work array from a buffer kept per thread across calls: a fresh one each call would cost a page
-    fault per 4 KiB page on first touch, which in a VM took longer than the GEMM it feeds."""
+    """A contiguous work array from a buffer kept per thread across calls: a fresh one each
+    call would cost a page fault per 4 KiB page on first touch, which in a VM took longer
+    than the GEMM it feeds."""
     size = shape[0] * shape[1]
     buffers = _scratch_buffers.__dict__
     flat = buffers.get(name)
@@ -241,17 +248,16 @@ def _by_image(work, N: int, P: int, flops: int) -> None:
     over the cores."""
     step = _chunk_size(P)
     chunks = -(-N // step)
-    threads = min(_thread_count(), chunks, max(1, flops // (64 * _MIN_WORK_PER_THREAD)))
-    limit = _blas_limit() if threads > 1 else None
+    limit = _blas_limit() if _threads_for(chunks, flops // 64) > 1 else None
     if limit is None:
         work(0, N)
         return
 
+    @functools.wraps(work)
     def chunk_range(k0: int, k1: int) -> None:
         work(k0 * step, min(N, k1 * step))
-    chunk_range.__name__ = work.__name__
     with limit(limits=1, user_api="blas"):
-        _split(chunk_range, chunks, threads * _MIN_WORK_PER_THREAD)
+        _split(chunk_range, chunks, flops // 64)
 
 
 _controller = None
