@@ -61,42 +61,35 @@ def pool_inputs(rng, shape, ties):
     return rng.integers(-2, 3, shape).astype(np.float64) if ties else rng.standard_normal(shape)
 
 
+def check_pool_against_torch(kind, x, ph, pw, stride, rng):
+    """Our naive ``kind`` pooling, forward and backward, against torch's ``kind``_pool2d."""
+    param = {"pool_height": ph, "pool_width": pw, "stride": stride}
+    out, cache = getattr(layers, f"{kind}_pool_forward_naive")(x, param)
+    dout = rng.standard_normal(out.shape)
+    dx = getattr(layers, f"{kind}_pool_backward_naive")(dout, cache)
+
+    tx = tensor(x)
+    t_out = getattr(F, f"{kind}_pool2d")(tx, (ph, pw), stride=stride)
+    t_out.backward(torch.from_numpy(dout))
+    assert out.shape == tuple(t_out.shape)
+    assert_close("out", out, t_out)
+    assert_close("dx", dx, tx.grad)
+
+
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_matches_max_pool2d(case, ties):
     """With ties, torch's CPU kernel also sends the gradient to the first maximum it scans."""
     shape, ph, pw, stride = case
     rng = np.random.default_rng(31)
-    x = pool_inputs(rng, shape, ties)
-    param = {"pool_height": ph, "pool_width": pw, "stride": stride}
-    out, cache = layers.max_pool_forward_naive(x, param)
-    dout = rng.standard_normal(out.shape)
-    dx = layers.max_pool_backward_naive(dout, cache)
-
-    tx = tensor(x)
-    t_out = F.max_pool2d(tx, (ph, pw), stride=stride)
-    t_out.backward(torch.from_numpy(dout))
-    assert out.shape == tuple(t_out.shape)
-    assert_close("out", out, t_out)
-    assert_close("dx", dx, tx.grad)
+    check_pool_against_torch("max", pool_inputs(rng, shape, ties), ph, pw, stride, rng)
 
 
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_avg_pool_matches_avg_pool2d(case):
     shape, ph, pw, stride = case
     rng = np.random.default_rng(32)
-    x = rng.standard_normal(shape)
-    param = {"pool_height": ph, "pool_width": pw, "stride": stride}
-    out, cache = layers.avg_pool_forward_naive(x, param)
-    dout = rng.standard_normal(out.shape)
-    dx = layers.avg_pool_backward_naive(dout, cache)
-
-    tx = tensor(x)
-    t_out = F.avg_pool2d(tx, (ph, pw), stride=stride)
-    t_out.backward(torch.from_numpy(dout))
-    assert out.shape == tuple(t_out.shape)
-    assert_close("out", out, t_out)
-    assert_close("dx", dx, tx.grad)
+    check_pool_against_torch("avg", rng.standard_normal(shape), ph, pw, stride, rng)
 
 
 @pytest.mark.parametrize("case", BN_CASES, ids=case_id)
