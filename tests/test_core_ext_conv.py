@@ -42,12 +42,22 @@ def conv_inputs(case, dtype, seed=0):
             rng.standard_normal(w_shape[0]).astype(dtype), {"stride": stride, "pad": pad})
 
 
+@pytest.fixture(params=["kept", "rebuilt"])
+def columns(request, monkeypatch):
+    """Run the test with the im2col matrix kept from the forward pass for the backward one
+    (small inputs) and rebuilt chunk by chunk in the backward pass (large inputs)."""
+    if request.param == "rebuilt":
+        monkeypatch.setattr(core_ext, "_KEEP_COLUMNS_BYTES", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-def test_conv_matches_naive_reference(kernels, case, dtype):
+def test_conv_matches_naive_reference(kernels, columns, case, dtype):
     x, w, b, param = conv_inputs(case, dtype)
     (N, _, H, W), (F, _, HH, WW), s, p = case
     out, cache = core_ext.conv_forward(x, w, b, param)
+    assert (cache[2].kept is None) == (columns == "rebuilt")
     expected, naive_cache = layers.conv_forward_naive(x, w, b, param)
     assert out.shape == (N, F, 1 + (H + 2 * p - HH) // s, 1 + (W + 2 * p - WW) // s)
     assert out.dtype == dtype
@@ -113,7 +123,7 @@ def test_curriculum_binary_image_example(kernels):
     np.testing.assert_array_equal(out[0, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
-def test_conv_backward_twice_on_one_cache_gives_the_same_result(kernels):
+def test_conv_backward_twice_on_one_cache_gives_the_same_result(kernels, columns):
     x, w, b, param = conv_inputs(((2, 3, 7, 6), (4, 3, 3, 2), 2, 1), np.float64)
     before = [a.copy() for a in (x, w, b)]
     out, cache = core_ext.conv_forward(x, w, b, param)

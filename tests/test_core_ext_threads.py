@@ -46,7 +46,11 @@ def submits(monkeypatch):
     return calls
 
 
-def test_one_thread_and_several_threads_give_identical_results(kernels, submits, monkeypatch):
+@pytest.mark.parametrize("keep_columns", [True, False], ids=["columns kept", "columns rebuilt"])
+def test_one_thread_and_several_threads_give_identical_results(kernels, submits, monkeypatch,
+                                                               keep_columns):
+    if not keep_columns:
+        monkeypatch.setattr(core_ext, "_KEEP_COLUMNS_BYTES", 0)
     monkeypatch.setenv("LAYERLAB_THREADS", "1")
     single = run_all()
     assert submits == []
