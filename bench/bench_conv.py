@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_conv.py [--repeats 7] [--quick]
 
 For each case of the issue, one run on this machine (2 threads everywhere) prints the median
-of --repeats timed runs (after one warm-up; the contenders take turns) of a full forward +
+of --repeats timed runs (after at least 0.3 s of warm-up; the contenders take turns) of a full forward +
 backward (out, then dx, dw, db):
 
 - core_ext, and core_ext with its NumPy fallback instead of the Cython kernels;

@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_pool.py [--repeats 7] [--quick]
 
 One run on this machine (2 threads everywhere) prints, for 2x2 stride-2 max pooling on
 x=(64, 64, 32, 32) (the issue's target) and average pooling on the same input (for
-information), the median of --repeats timed runs (after one warm-up; the contenders take
+information), the median of --repeats timed runs (after at least 0.3 s of warm-up; the contenders take
 turns) of forward + backward:
 
 - core_ext, and core_ext with its NumPy fallback instead of the Cython kernels;

@@ -22,17 +22,24 @@ THREADS = 2  # the issue's setting: this machine's two cores, for every contende
 
 
 def median_times(runs: dict[str, Callable[[], object]], repeats: int,
-                 settle: float = 0.5) -> dict[str, float]:
+                 settle: float = 0.5, warm_up: float = 0.3) -> dict[str, float]:
     """Median wall time in seconds of each callable over ``repeats`` calls, after a warm-up.
 
     Each contender runs its repeats in one block, after a ``settle`` pause: BLAS and OpenMP
     worker threads keep spinning for a while after their last call, and interleaving the
-    contenders would charge that spinning to whichever one ran next.
+    contenders would charge that spinning to whichever one ran next. The pause has a cost of
+    its own on this VM: for the first ~50 ms of work after idling, the virtual CPUs ran the
+    same call up to 1.8x slower (a 4 ms call took 8 ms six times in a row, then 4.5 ms). So
+    the warm-up calls each contender for at least ``warm_up`` seconds (and at least once)
+    before timing: every contender is timed at the machine's steady speed.
     """
     times = {}
     for name, fn in runs.items():
         time.sleep(settle)
+        began = time.perf_counter()
         fn()
+        while time.perf_counter() - began < warm_up:
+            fn()
         samples = []
         for _ in range(repeats):
             start = time.perf_counter()
