@@ -49,6 +49,23 @@ def median_times(runs: dict[str, Callable[[], object]], repeats: int,
     return times
 
 
+def paired_ratios(a: Callable[[], object], b: Callable[[], object], rounds: int,
+                  repeats: int) -> list[float]:
+    """Time ``a`` over ``b`` in ``rounds`` alternating rounds, each timing both as
+    :func:`median_times` does; returns the ratio of each round, sorted.
+
+    The speed of this VM drifts by up to 2x over seconds (other guests on the host), and the
+    table's contenders are timed one after another, so a ratio of two table rows can mix a
+    fast moment with a slow one. Pairing each time of ``a`` with one of ``b`` taken right after
+    it cancels the drift the two share.
+    """
+    ratios = []
+    for _ in range(rounds):
+        times = median_times({"a": a, "b": b}, repeats)
+        ratios.append(times["a"] / times["b"])
+    return sorted(ratios)
+
+
 def load_torch():
     """PyTorch limited to THREADS threads, or None when it is not installed."""
     try:
