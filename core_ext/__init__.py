@@ -168,8 +168,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     out = np.empty((N, F, P), x.dtype)
 
     def forward_images(n0: int, n1: int) -> None:
-        for c0, c1, (by_filter,) in _chunks(n0, n1, P, x.dtype, F):
-            np.matmul(w_rows, cols.fill(c0, c1), out=by_filter)
+        for c0, c1, by_filter, spare in _chunks(n0, n1, P, x.dtype, F, K):
+            np.matmul(w_rows, cols.fill(c0, c1, spare), out=by_filter)
             kernels.filters_to_images(by_filter.reshape(F, c1 - c0, P), bias, out[c0:c1], 0, F)
 
     _by_image(forward_images, N, P, K * N * P * F)
@@ -191,12 +191,13 @@ def conv_backward(dout: np.ndarray, cache):
     partials = {}
 
     def backward_images(n0: int, n1: int) -> None:
-        for c0, c1, (by_filter, dcols) in _chunks(n0, n1, P, w.dtype, F, K):
+        for c0, c1, by_filter, dcols in _chunks(n0, n1, P, w.dtype, F, K):
             m = c1 - c0
             db = np.empty(F, w.dtype)
             kernels.images_to_filters(dout[c0:c1], by_filter.reshape(F, m, P), db, 0, F)
-            partials[c0] = np.matmul(cols.get(c0, c1), by_filter.T), db
-            np.matmul(w_cols, by_filter, out=dcols)  # may overwrite the columns: done with them
+            # the columns may be rebuilt in dcols, which the next product then overwrites
+            partials[c0] = np.matmul(cols.get(c0, c1, dcols), by_filter.T), db
+            np.matmul(w_cols, by_filter, out=dcols)
             kernels.col2im(dcols.reshape(K, m, Ho, Wo), dx[c0:c1], HH, WW, stride, pad, 0, m)
 
     _by_image(backward_images, N, P, 2 * K * N * P * F)
@@ -218,7 +219,7 @@ class _Columns:
     of m images: a single ``(K, N*Ho*Wo)`` array would put a chunk's K rows N*Ho*Wo elements
     apart (200 KB for the second benchmark case, a multiple of 4 KiB, so they compete for the
     same cache sets), and im2col into it ran twice as slow. A larger matrix is not kept: the
-    backward pass rebuilds each chunk from x into the thread's scratch buffer. On the first
+    backward pass rebuilds each chunk from x into a scratch buffer it passes in. On the first
     benchmark case (72 MiB of columns) that was 15 % faster than keeping them, as each fresh
     page of such an array costs a page fault, and the peak memory falls to that of the
     outputs; on the second (5 MiB) keeping them was about 3 % faster.
@@ -230,22 +231,19 @@ class _Columns:
         size = K * x.shape[0] * Ho * Wo
         self.kept = np.empty(size, x.dtype) if size * x.itemsize <= _KEEP_COLUMNS_BYTES else None
 
-    def fill(self, c0: int, c1: int) -> np.ndarray:
-        """im2col of images [c0, c1) as a (K, m*Ho*Wo) matrix, kept if the matrix is kept."""
-        m, size = c1 - c0, self.K * self.Ho * self.Wo
-        if self.kept is not None:
-            block = self.kept[c0 * size:c1 * size]
-        else:
-            block = _scratch("dcols", (self.K, m * self.Ho * self.Wo), self.x.dtype)
-        self.kernels.im2col(self.x[c0:c1], block.reshape(self.K, m, self.Ho, self.Wo),
-                            *self.geometry, 0, m)
-        return block.reshape(self.K, -1)
+    def fill(self, c0: int, c1: int, spare: np.ndarray) -> np.ndarray:
+        """im2col of images [c0, c1) as a (K, m*Ho*Wo) matrix: into the kept block, or into
+        ``spare`` (a (K, m*Ho*Wo) scratch array) when the matrix is not kept."""
+        block = spare if self.kept is None else self._kept(c0, c1)
+        self.kernels.im2col(self.x[c0:c1], block.reshape(self.K, c1 - c0, self.Ho, self.Wo),
+                            *self.geometry, 0, c1 - c0)
+        return block
 
-    def get(self, c0: int, c1: int) -> np.ndarray:
-        """The (K, m*Ho*Wo) columns of images [c0, c1): the kept block, or rebuilt in the
-        thread's "dcols" scratch buffer."""
-        if self.kept is None:
-            return self.fill(c0, c1)
+    def get(self, c0: int, c1: int, spare: np.ndarray) -> np.ndarray:
+        """The (K, m*Ho*Wo) columns of images [c0, c1): the kept block, or rebuilt in ``spare``."""
+        return self.fill(c0, c1, spare) if self.kept is None else self._kept(c0, c1)
+
+    def _kept(self, c0: int, c1: int) -> np.ndarray:
         size = self.K * self.Ho * self.Wo
         return self.kept[c0 * size:c1 * size].reshape(self.K, -1)
 
@@ -257,16 +255,15 @@ def _chunk_size(P: int) -> int:
     return max(1, _CHUNK_COLUMNS // P)
 
 
-def _chunks(n0: int, n1: int, P: int, dtype, F: int, K: int = 0):
+def _chunks(n0: int, n1: int, P: int, dtype, F: int, K: int):
     """Image ranges ``(c0, c1)`` within [n0, n1) of about ``_CHUNK_COLUMNS`` output positions,
-    with scratch buffers sized for each: by_filter (F, m*P), and for the backward pass (K > 0)
-    dcols (K, m*P)."""
+    each with this thread's scratch buffers sized for it: ``(c0, c1, by_filter, columns)``
+    with by_filter (F, m*P) and columns (K, m*P)."""
     step = _chunk_size(P)
     for c0 in range(n0, n1, step):
         c1 = min(n1, c0 + step)
-        columns = (c1 - c0) * P
-        yield c0, c1, [_scratch("by_filter", (F, columns), dtype)] + (
-            [_scratch("dcols", (K, columns), dtype)] if K else [])
+        m = (c1 - c0) * P
+        yield c0, c1, _scratch("by_filter", (F, m), dtype), _scratch("columns", (K, m), dtype)
 
 
 _scratch_buffers = threading.local()

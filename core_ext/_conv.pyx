@@ -44,9 +44,6 @@ def im2col(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] cols,
                                 dst[j] = 0
                             if stride == 1:
                                 memcpy(dst + j0, src, (j1 - j0) * sizeof(floating))
-                            elif stride == 2:  # a constant stride lets the compiler vectorise
-                                for j in range(j1 - j0):
-                                    dst[j0 + j] = src[2 * j]
                             else:
                                 for j in range(j1 - j0):
                                     dst[j0 + j] = src[j * stride]
