@@ -40,9 +40,6 @@ class Sessions:
                 refusals=self._refusals(policy))
         return self._sessions[policy]
 
-    def all(self) -> list[WorkerSession]:
-        return list(self._sessions.values())
-
     @property
     def protections(self) -> dict[str, str]:
         """What the sandbox enforced, as reported by the first worker that started."""
