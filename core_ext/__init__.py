@@ -11,9 +11,10 @@ with the same output sizes (``1 + (H + 2*pad - HH) // stride`` for convolution,
 same max-pooling tie rule (the first maximum in row-major window order gets the gradient).
 They accept float32 and float64 and validate their inputs with clear errors.
 
-Convolution is im2col + one BLAS GEMM (through NumPy) per pass; the Cython kernels release
-the GIL and the wrappers split them over up to ``LAYERLAB_THREADS`` threads (default: the CPU
-count). Where threads can't be started (the grading sandbox) everything runs in the caller's.
+Convolution runs image by image in Cython: im2col, then BLAS (SciPy's ``cython_blas``) for
+the products. The Cython kernels release the GIL and the wrappers split them over up to
+``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
+grading sandbox) everything runs in the caller's.
 
 When the extension was not built, a pure-NumPy fallback with identical results is used after
 one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
@@ -21,7 +22,6 @@ one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it)
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import warnings
@@ -136,6 +136,9 @@ def _check_dout(dout, shape: tuple, dtype) -> np.ndarray:
 
 
 # -- convolution --------------------------------------------------------------------------------
+_BLAS_INT_MAX = 2**31 - 1  # BLAS (through SciPy's cython_blas) takes its sizes as C ints
+
+
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     """Convolution (cross-correlation) with zero padding, like ``conv_forward_naive``.
 
@@ -161,150 +164,95 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
         raise ValueError(f"a {HH}x{WW} filter does not fit the {H}x{W} input padded by {pad}")
     Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
     K, P = C * HH * WW, Ho * Wo
-    kernels = _kernels("conv")
-    cols = _Columns(x, kernels, K, Ho, Wo, (HH, WW, stride, pad))
+    if max(K, P, F) > _BLAS_INT_MAX:
+        raise ValueError(f"this convolution is too large for BLAS: a filter has {K} taps and an "
+                         f"output channel {P} positions (at most {_BLAS_INT_MAX} each)")
+    kernels = _conv_kernels(x, w)
     w_rows = w.reshape(F, K)
     bias = np.ascontiguousarray(b, dtype=x.dtype)
-    out = np.empty((N, F, P), x.dtype)
+    out = np.empty((N, F, Ho, Wo), x.dtype)
 
     def forward_images(n0: int, n1: int) -> None:
-        for c0, c1, by_filter, spare in _chunks(n0, n1, P, x.dtype, F, K):
-            np.matmul(w_rows, cols.fill(c0, c1, spare), out=by_filter)
-            kernels.filters_to_images(by_filter.reshape(F, c1 - c0, P), bias, out[c0:c1], 0, F)
+        kernels.forward(x, w_rows, bias, out, _scratch("columns", K * P, x.dtype),
+                        HH, WW, stride, pad, n0, n1)
 
-    _by_image(forward_images, N, P, K * N * P * F)
-    return out.reshape(N, F, Ho, Wo), (x.shape, w, cols, stride, pad)
+    _split_blas(forward_images, N, K * N * P * F)
+    return out, (x, w, stride, pad)
 
 
 def conv_backward(dout: np.ndarray, cache):
     """Gradients of :func:`conv_forward`: returns (dx, dw, db)."""
-    (N, C, H, W), w, cols, stride, pad = cache
+    x, w, stride, pad = cache
+    N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    K, Ho, Wo = cols.K, cols.Ho, cols.Wo
-    P = Ho * Wo
-    dout = _check_dout(dout, (N, F, Ho, Wo), w.dtype).reshape(N, F, P)
-    kernels = _kernels("conv")
-    w_cols = w.reshape(F, K).T
-    dx = np.empty((N, C, H, W), w.dtype)
-    # per chunk of images: dw transposed (BLAS is fastest writing dw as (K, F)) and db, summed
-    # in chunk order at the end so that the result does not depend on the thread count
-    partials = {}
+    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    K, P = C * HH * WW, Ho * Wo
+    dout = _check_dout(dout, (N, F, Ho, Wo), w.dtype)
+    kernels = _conv_kernels(x, w)
+    w_rows = w.reshape(F, K)
+    dx = np.empty_like(x)
+    # dw and db are summed per group of images, then over the groups in order, so that the
+    # result does not depend on how the groups were split over threads
+    step = _group_size(P)
+    groups = -(-N // step)
+    dw_parts, db_parts = np.empty((groups, F, K), w.dtype), np.empty((groups, F), w.dtype)
 
-    def backward_images(n0: int, n1: int) -> None:
-        for c0, c1, by_filter, dcols in _chunks(n0, n1, P, w.dtype, F, K):
-            m = c1 - c0
-            db = np.empty(F, w.dtype)
-            kernels.images_to_filters(dout[c0:c1], by_filter.reshape(F, m, P), db, 0, F)
-            # the columns may be rebuilt in dcols, which the next product then overwrites
-            partials[c0] = np.matmul(cols.get(c0, c1, dcols), by_filter.T), db
-            np.matmul(w_cols, by_filter, out=dcols)
-            kernels.col2im(dcols.reshape(K, m, Ho, Wo), dx[c0:c1], HH, WW, stride, pad, 0, m)
+    def backward_groups(q0: int, q1: int) -> None:
+        kernels.backward(x, w_rows, dout, dx, dw_parts, db_parts,
+                         _scratch("columns", K * P, w.dtype), _scratch("tap grads", K * P, w.dtype),
+                         HH, WW, stride, pad, step, q0, q1)
 
-    _by_image(backward_images, N, P, 2 * K * N * P * F)
-    dw_t, db = np.zeros((K, F), w.dtype), np.zeros(F, w.dtype)
-    for c0 in sorted(partials):
-        dw_t += partials[c0][0]
-        db += partials[c0][1]
-    return dx, dw_t.T.reshape(w.shape), db
+    _split_blas(backward_groups, groups, 2 * K * N * P * F)
+    return dx, dw_parts.sum(axis=0).reshape(w.shape), db_parts.sum(axis=0)
 
 
-_KEEP_COLUMNS_BYTES = 16 << 20
+def _conv_kernels(x: np.ndarray, w: np.ndarray):
+    """The compiled kernels, or their NumPy version when the extension is not built or an
+    array is empty (BLAS and the pointer loops need at least one element to point at)."""
+    return _kernels("conv") if x.size and w.size else _conv_numpy
 
 
-class _Columns:
-    """The im2col matrix of one forward pass, chunk by chunk (see :func:`_chunks`), as the
-    backward pass needs it again.
-
-    Up to ``_KEEP_COLUMNS_BYTES`` it is kept, one contiguous ``(K, m*Ho*Wo)`` block per chunk
-    of m images: a single ``(K, N*Ho*Wo)`` array would put a chunk's K rows N*Ho*Wo elements
-    apart (200 KB for the second benchmark case, a multiple of 4 KiB, so they compete for the
-    same cache sets), and im2col into it ran twice as slow. A larger matrix is not kept: the
-    backward pass rebuilds each chunk from x into a scratch buffer it passes in. On the first
-    benchmark case (72 MiB of columns) that was 15 % faster than keeping them, as each fresh
-    page of such an array costs a page fault, and the peak memory falls to that of the
-    outputs; on the second (5 MiB) keeping them was about 3 % faster.
-    """
-
-    def __init__(self, x: np.ndarray, kernels, K: int, Ho: int, Wo: int, geometry: tuple):
-        self.x, self.kernels, self.geometry = x, kernels, geometry
-        self.K, self.Ho, self.Wo = K, Ho, Wo
-        size = K * x.shape[0] * Ho * Wo
-        self.kept = np.empty(size, x.dtype) if size * x.itemsize <= _KEEP_COLUMNS_BYTES else None
-
-    def fill(self, c0: int, c1: int, spare: np.ndarray) -> np.ndarray:
-        """im2col of images [c0, c1) as a (K, m*Ho*Wo) matrix: into the kept block, or into
-        ``spare`` (a (K, m*Ho*Wo) scratch array) when the matrix is not kept."""
-        block = spare if self.kept is None else self._kept(c0, c1)
-        self.kernels.im2col(self.x[c0:c1], block.reshape(self.K, c1 - c0, self.Ho, self.Wo),
-                            *self.geometry, 0, c1 - c0)
-        return block
-
-    def get(self, c0: int, c1: int, spare: np.ndarray) -> np.ndarray:
-        """The (K, m*Ho*Wo) columns of images [c0, c1): the kept block, or rebuilt in ``spare``."""
-        return self.fill(c0, c1, spare) if self.kept is None else self._kept(c0, c1)
-
-    def _kept(self, c0: int, c1: int) -> np.ndarray:
-        size = self.K * self.Ho * self.Wo
-        return self.kept[c0 * size:c1 * size].reshape(self.K, -1)
+_GROUP_COLUMNS = 1024  # output positions per group of images in the backward pass
 
 
-_CHUNK_COLUMNS = 1024  # output positions per GEMM: enough for BLAS, few enough to stay in cache
-
-
-def _chunk_size(P: int) -> int:
-    return max(1, _CHUNK_COLUMNS // P)
-
-
-def _chunks(n0: int, n1: int, P: int, dtype, F: int, K: int):
-    """Image ranges ``(c0, c1)`` within [n0, n1) of about ``_CHUNK_COLUMNS`` output positions,
-    each with this thread's scratch buffers sized for it: ``(c0, c1, by_filter, columns)``
-    with by_filter (F, m*P) and columns (K, m*P)."""
-    step = _chunk_size(P)
-    for c0 in range(n0, n1, step):
-        c1 = min(n1, c0 + step)
-        m = (c1 - c0) * P
-        yield c0, c1, _scratch("by_filter", (F, m), dtype), _scratch("columns", (K, m), dtype)
+def _group_size(P: int) -> int:
+    """Images per group in the backward pass: dw and db get one partial sum (F*K + F
+    values) per group, and groups are the unit of work handed to a thread."""
+    return max(1, _GROUP_COLUMNS // P)
 
 
 _scratch_buffers = threading.local()
 
 
-def _scratch(name: str, shape: tuple[int, int], dtype) -> np.ndarray:
-    """A contiguous work array from a buffer kept per thread across calls: a fresh one each
-    call would cost a page fault per 4 KiB page on first touch, which in a VM took longer
-    than the GEMM it feeds."""
-    size = shape[0] * shape[1]
+def _scratch(name: str, size: int, dtype) -> np.ndarray:
+    """A work array from a buffer kept per thread across calls: a fresh one each call would
+    cost a page fault per 4 KiB page on first touch, which in a VM can take longer than the
+    GEMM it feeds."""
     buffers = _scratch_buffers.__dict__
     flat = buffers.get(name)
     if flat is None or flat.size < size or flat.dtype != dtype:
         flat = buffers[name] = np.empty(size, dtype)
-    return flat[:size].reshape(shape)
+    return flat[:size]
 
 
-def _by_image(work, N: int, P: int, flops: int) -> None:
-    """Run ``work(n0, n1)`` over all N images, split at chunk boundaries over threads when it
-    pays, each thread with single-threaded BLAS so that BLAS's own threads and ours don't fight
-    over the cores."""
-    step = _chunk_size(P)
-    chunks = -(-N // step)
-    limit = _blas_limit() if _threads_for(chunks, flops // 64) > 1 else None
+def _split_blas(work, items: int, flops: int) -> None:
+    """:func:`_split` for kernels that call BLAS, with BLAS on one thread: when the work is
+    split, BLAS's threads and ours would fight over the cores; when it is not, a BLAS product
+    split over threads rounds differently, and the result would depend on the thread count."""
+    limit = _blas_limit()
     if limit is None:
-        work(0, N)
+        _split(work, items, flops // 64)
         return
-
-    @functools.wraps(work)
-    def chunk_range(k0: int, k1: int) -> None:
-        work(k0 * step, min(N, k1 * step))
     with limit(limits=1, user_api="blas"):
-        _split(chunk_range, chunks, flops // 64)
+        _split(work, items, flops // 64)
 
 
 _controller = None
 
 
 def _blas_limit():
-    """threadpoolctl's limiter for the BLAS behind NumPy, or None where it can't be imported
-    (the grading sandbox, where BLAS runs on one thread anyway)."""
+    """threadpoolctl's limiter for the BLAS libraries loaded (NumPy's and SciPy's), or None
+    where it can't be imported (the grading sandbox, where BLAS runs on one thread anyway)."""
     global _controller
     if _controller is None:
         try:

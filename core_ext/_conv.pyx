@@ -1,118 +1,165 @@
-"""Convolution kernels: im2col / col2im and the layout moves around the GEMMs.
+"""Convolution, forward and backward, one image at a time: im2col, then BLAS.
 
-The column matrix has shape ``(C*HH*WW, N, Ho, Wo)``: row ``k = (c*HH + u)*WW + v`` holds, for
-every image and output position, the input pixel under filter tap ``(c, u, v)`` (zero where
-the tap falls in the padding). The convolution is then one GEMM ``w.reshape(F, K) @ cols``,
-and its gradients two more, so BLAS does nearly all the arithmetic.
+For image n, the column matrix ``cols`` has shape ``(C*HH*WW, Ho*Wo)``: row
+``k = (c*HH + u)*WW + v`` holds, for every output position, the input pixel under filter tap
+``(c, u, v)`` (zero where the tap falls in the padding). Then
 
-Every kernel takes an image (or filter) range so that the Python wrapper can split the work
-over threads; the GIL is released throughout. Ranges never write the same element.
+    out[n]  = w (F, K) @ cols + b          dw += dout[n] (F, P) @ cols.T
+    dcols   = w.T @ dout[n]                dx[n] = col2im(dcols)
+
+Each product reads and writes the arrays in their own layout: ``out[n]`` and ``dout[n]`` are
+(F, Ho*Wo) blocks already, so nothing is transposed or copied around the GEMMs, and an image's
+columns (55 KB on a 3-channel 31x31 input) stay in cache between im2col and the product that
+reads them. The backward pass rebuilds them from x rather than keeping an (K, N*Ho*Wo) matrix.
+
+BLAS comes from SciPy's ``cython_blas`` (function pointers into the BLAS SciPy ships), called
+without the GIL. Every function takes a range of images (or of groups of images) so that the
+Python wrapper can split the work over threads; ranges never write the same element.
 """
 
 from cython cimport floating
 from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 
-def im2col(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] cols,
-           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
-           Py_ssize_t n0, Py_ssize_t n1):
-    """Fill ``cols[:, n]`` for images ``n0 <= n < n1``."""
-    cdef Py_ssize_t C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
-    cdef Py_ssize_t c, u, v, k, n, i, j, row, j0, j1
-    cdef const floating *src
-    cdef floating *dst
-    with nogil:
-        for c in range(C):
-            for u in range(HH):
-                for v in range(WW):
-                    k = (c * HH + u) * WW + v
-                    # output columns j whose tap column j*stride + v - pad lies inside [0, W)
-                    j0 = _first_inside(v, pad, stride)
-                    j1 = _end_inside(v, pad, stride, W, Wo)
-                    for n in range(n0, n1):
-                        for i in range(Ho):
-                            dst = &cols[k, n, i, 0]
-                            row = i * stride + u - pad
-                            if row < 0 or row >= H or j0 >= j1:
-                                memset(dst, 0, Wo * sizeof(floating))
-                                continue
-                            # src[j*stride] is the input pixel under tap (u, v) for output
-                            # column j0 + j
-                            src = &x[n, c, row, j0 * stride + v - pad]
-                            for j in range(j0):
-                                dst[j] = 0
-                            if stride == 1:
-                                memcpy(dst + j0, src, (j1 - j0) * sizeof(floating))
-                            else:
-                                for j in range(j1 - j0):
-                                    dst[j0 + j] = src[j * stride]
-                            for j in range(j1, Wo):
-                                dst[j] = 0
+def forward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
+            const floating[::1] bias, floating[:, :, :, ::1] out, floating[::1] cols,
+            Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+            Py_ssize_t n0, Py_ssize_t n1):
+    """``out[n] = w @ im2col(x[n]) + bias`` for images ``n0 <= n < n1``.
 
-
-def col2im(const floating[:, :, :, ::1] cols, floating[:, :, :, ::1] dx,
-           Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
-           Py_ssize_t n0, Py_ssize_t n1):
-    """Sum ``cols[:, n]`` back into ``dx[n]`` (overwritten) for images ``n0 <= n < n1``."""
-    cdef Py_ssize_t C = dx.shape[1], H = dx.shape[2], W = dx.shape[3]
-    cdef Py_ssize_t Ho = cols.shape[2], Wo = cols.shape[3]
-    cdef Py_ssize_t c, u, v, k, n, i, j, row, j0, j1
-    cdef const floating *src
+    x: (N, C, H, W); w: (F, C*HH*WW); out: (N, F, Ho, Wo); cols: scratch of C*HH*WW*Ho*Wo.
+    """
+    cdef Geometry g = _geometry(x, out.shape[2], out.shape[3], HH, WW, stride, pad)
+    cdef Py_ssize_t F = w.shape[0], n, f, p
     cdef floating *dst
     with nogil:
         for n in range(n0, n1):
-            for c in range(C):
-                memset(&dx[n, c, 0, 0], 0, H * W * sizeof(floating))
-                for u in range(HH):
-                    for v in range(WW):
-                        k = (c * HH + u) * WW + v
-                        j0 = _first_inside(v, pad, stride)
-                        j1 = _end_inside(v, pad, stride, W, Wo)
-                        for i in range(Ho):
-                            row = i * stride + u - pad
-                            if row < 0 or row >= H:
-                                continue
-                            if j0 >= j1:
-                                continue
-                            # dst[j*stride] is the pixel under tap (u, v) for column j0 + j
-                            src = &cols[k, n, i, j0]
-                            dst = &dx[n, c, row, j0 * stride + v - pad]
-                            if stride == 1:
-                                _add_row(dst, src, j1 - j0)
-                            else:
-                                for j in range(j1 - j0):
-                                    dst[j * stride] += src[j]
+            _im2col(&x[n, 0, 0, 0], &cols[0], g)
+            for f in range(F):
+                dst = &out[n, f, 0, 0]
+                for p in range(g.P):
+                    dst[p] = bias[f]
+            # column-major BLAS sees the row-major (F, P) out[n] as (P, F):
+            # out[n].T (P, F) += cols.T (P, K) @ w.T (K, F)
+            _gemm(b"N", b"N", g.P, F, g.K, &cols[0], g.P, &w[0, 0], g.K, 1, &out[n, 0, 0, 0], g.P)
 
 
-def filters_to_images(const floating[:, :, ::1] src, const floating[::1] bias,
-                      floating[:, :, ::1] dst, Py_ssize_t f0, Py_ssize_t f1):
-    """``dst[n, f, p] = src[f, n, p] + bias[f]`` for filters ``f0 <= f < f1``."""
-    cdef Py_ssize_t N = src.shape[1], P = src.shape[2]
-    cdef Py_ssize_t f, n, p
-    cdef floating b
-    cdef const floating *row
-    cdef floating *out
+def backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
+             const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dx,
+             floating[:, :, ::1] dw_parts, floating[:, ::1] db_parts,
+             floating[::1] cols, floating[::1] dcols,
+             Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+             Py_ssize_t step, Py_ssize_t q0, Py_ssize_t q1):
+    """dx of every image in groups ``q0 <= q < q1`` of ``step`` images (group q holds images
+    ``q*step`` up to ``(q+1)*step``), and each group's share of the weight and bias gradients
+    in ``dw_parts[q]`` (F, C*HH*WW) and ``db_parts[q]`` (F,), for the caller to sum in group
+    order: the result then does not depend on how the groups were split over threads.
+    cols and dcols: scratch of C*HH*WW*Ho*Wo each.
+    """
+    cdef Geometry g = _geometry(x, dout.shape[2], dout.shape[3], HH, WW, stride, pad)
+    cdef Py_ssize_t N = x.shape[0], F = w.shape[0], n, f, q, last
+    cdef const floating *grad
     with nogil:
-        for f in range(f0, f1):
-            b = bias[f]
-            for n in range(N):
-                row = &src[f, n, 0]
-                out = &dst[n, f, 0]
-                for p in range(P):
-                    out[p] = row[p] + b
+        for q in range(q0, q1):
+            last = min(N, (q + 1) * step)
+            for f in range(F):
+                db_parts[q, f] = 0
+            for n in range(q * step, last):
+                grad = &dout[n, 0, 0, 0]
+                _im2col(&x[n, 0, 0, 0], &cols[0], g)
+                # dw_parts[q] (F, K), seen by BLAS as (K, F): += cols (K, P) @ dout[n].T (P, F);
+                # the group's first image overwrites what an earlier call left there
+                _gemm(b"T", b"N", g.K, F, g.P, &cols[0], g.P, grad, g.P,
+                      0 if n == q * step else 1, &dw_parts[q, 0, 0], g.K)
+                for f in range(F):
+                    db_parts[q, f] += <floating>_sum(grad + f * g.P, g.P)
+                # dcols (K, P), seen as (P, K): = dout[n].T (P, F) @ w (F, K)
+                _gemm(b"N", b"T", g.P, g.K, F, grad, g.P, &w[0, 0], g.K, 0, &dcols[0], g.P)
+                _col2im(&dcols[0], &dx[n, 0, 0, 0], g)
 
 
-def images_to_filters(const floating[:, :, ::1] src, floating[:, :, ::1] dst,
-                      floating[::1] bias_grad, Py_ssize_t f0, Py_ssize_t f1):
-    """``dst[f, n, p] = src[n, f, p]`` and ``bias_grad[f] = sum over n, p`` for ``f0 <= f < f1``."""
-    cdef Py_ssize_t N = src.shape[0], P = src.shape[2]
-    cdef Py_ssize_t f, n
-    with nogil:
-        for f in range(f0, f1):
-            for n in range(N):
-                memcpy(&dst[f, n, 0], &src[n, f, 0], P * sizeof(floating))
-            bias_grad[f] = <floating>_sum(&dst[f, 0, 0], N * P)
+cdef struct Geometry:
+    Py_ssize_t C, H, W, HH, WW, stride, pad, Ho, Wo, K, P
+
+
+cdef Geometry _geometry(const floating[:, :, :, ::1] x, Py_ssize_t Ho, Py_ssize_t Wo,
+                        Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
+    cdef Geometry g
+    g.C, g.H, g.W = x.shape[1], x.shape[2], x.shape[3]
+    g.HH, g.WW, g.stride, g.pad, g.Ho, g.Wo = HH, WW, stride, pad, Ho, Wo
+    g.K, g.P = g.C * HH * WW, Ho * Wo
+    return g
+
+
+cdef inline void _gemm(char *trans_a, char *trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
+                       floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
+    """Column-major ``c (m, n) = op(a) @ op(b) + beta * c`` (the wrapper checked that every
+    size fits BLAS's int; a leading dimension is at least 1 even for an empty matrix)."""
+    cdef int im = <int>m, in_ = <int>n, ik = <int>k
+    cdef int ia = <int>max(1, lda), ib = <int>max(1, ldb), ic = <int>max(1, ldc)
+    cdef floating one = 1
+    if floating is double:
+        dgemm(trans_a, trans_b, &im, &in_, &ik, &one, <double *>a, &ia, <double *>b, &ib,
+              &beta, c, &ic)
+    else:
+        sgemm(trans_a, trans_b, &im, &in_, &ik, &one, <float *>a, &ia, <float *>b, &ib,
+              &beta, c, &ic)
+
+
+cdef void _im2col(const floating *x, floating *cols, Geometry g) noexcept nogil:
+    """Fill the (K, Ho*Wo) column matrix of one (C, H, W) image."""
+    cdef Py_ssize_t c, u, v, i, j, row, j0, j1
+    cdef const floating *src
+    cdef floating *dst = cols
+    for c in range(g.C):
+        for u in range(g.HH):
+            for v in range(g.WW):
+                # output columns j whose tap column j*stride + v - pad lies inside [0, W)
+                j0 = _first_inside(v, g.pad, g.stride)
+                j1 = _end_inside(v, g.pad, g.stride, g.W, g.Wo)
+                for i in range(g.Ho):
+                    row = i * g.stride + u - g.pad
+                    if row < 0 or row >= g.H or j0 >= j1:
+                        memset(dst, 0, g.Wo * sizeof(floating))
+                    else:
+                        # src[j*stride] is the input pixel under tap (u, v) for column j0 + j
+                        src = x + (c * g.H + row) * g.W + j0 * g.stride + v - g.pad
+                        for j in range(j0):
+                            dst[j] = 0
+                        if g.stride == 1:
+                            memcpy(dst + j0, src, (j1 - j0) * sizeof(floating))
+                        else:
+                            for j in range(j1 - j0):
+                                dst[j0 + j] = src[j * g.stride]
+                        for j in range(j1, g.Wo):
+                            dst[j] = 0
+                    dst += g.Wo
+
+
+cdef void _col2im(const floating *cols, floating *dx, Geometry g) noexcept nogil:
+    """Sum a (K, Ho*Wo) column matrix back into one (C, H, W) image (overwritten)."""
+    cdef Py_ssize_t c, u, v, i, j, row, j0, j1
+    cdef const floating *src = cols
+    cdef floating *dst
+    memset(dx, 0, g.C * g.H * g.W * sizeof(floating))
+    for c in range(g.C):
+        for u in range(g.HH):
+            for v in range(g.WW):
+                j0 = _first_inside(v, g.pad, g.stride)
+                j1 = _end_inside(v, g.pad, g.stride, g.W, g.Wo)
+                for i in range(g.Ho):
+                    row = i * g.stride + u - g.pad
+                    if row >= 0 and row < g.H and j0 < j1:
+                        # dst[j*stride] is the pixel under tap (u, v) for column j0 + j
+                        dst = dx + (c * g.H + row) * g.W + j0 * g.stride + v - g.pad
+                        if g.stride == 1:
+                            _add_row(dst, src + j0, j1 - j0)
+                        else:
+                            for j in range(j1 - j0):
+                                dst[j * g.stride] += src[j0 + j]
+                    src += g.Wo
 
 
 cdef inline void _add_row(floating *dst, const floating *src, Py_ssize_t count) noexcept nogil:

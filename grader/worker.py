@@ -12,6 +12,7 @@ and the site packages are importable, and the two helper modules are loaded by p
 
 import builtins
 import faulthandler
+import importlib
 import importlib.abc
 import importlib.util
 import io
@@ -282,9 +283,36 @@ def _read_paths(sub_dir, extra_paths):
     return paths
 
 
+def preload(packages, paths, allowed):
+    """Import our ``packages`` (from ``paths``) before the lock, then forget the modules they
+    pulled in that the submission may not import.
+
+    core_ext's compiled convolution calls BLAS through SciPy, which the lock would keep it
+    from loading later; its function pointers stay valid when SciPy's modules leave
+    ``sys.modules`` (CPython never unloads an extension module's library), and an ``import
+    scipy`` from the submission then meets the import gate like any other. A package that
+    fails here fails again, with its own message, when the submission imports it.
+    """
+    before = set(sys.modules)
+    sys.path[:0] = paths
+    try:
+        for package in packages:
+            try:
+                importlib.import_module(package)
+            except Exception:  # noqa: BLE001  (reported when the submission imports it)
+                pass
+    finally:
+        del sys.path[:len(paths)]
+    for name in set(sys.modules) - before:
+        if name.partition(".")[0] not in allowed:
+            del sys.modules[name]
+
+
 def lock_down(cfg):
     limits = cfg["limits"]
     extra = [str(p) for p in cfg.get("extra_paths", ())]
+    packages = set(sys.stdlib_module_names) | {"numpy"} | set(cfg.get("extra_imports", ()))
+    preload(cfg.get("extra_imports", ()), extra, packages)
     prot = {"resource limits": sandbox.apply_rlimits(limits)}
     prot["network"] = sandbox.new_network_namespace()
     prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
@@ -292,7 +320,7 @@ def lock_down(cfg):
     prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
     prot["system calls"] = sandbox.seccomp()
     own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]
-    allowed = set(sys.stdlib_module_names) | {"numpy"} | set(own) | set(cfg.get("extra_imports", ()))
+    allowed = packages | set(own)
     sys.meta_path[:] = [ImportGate(allowed, cfg.get("refusals", {}))] + [
         f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
         or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,

@@ -42,22 +42,12 @@ def conv_inputs(case, dtype, seed=0):
             rng.standard_normal(w_shape[0]).astype(dtype), {"stride": stride, "pad": pad})
 
 
-@pytest.fixture(params=["kept", "rebuilt"])
-def columns(request, monkeypatch):
-    """Run the test with the im2col matrix kept from the forward pass for the backward one
-    (small inputs) and rebuilt chunk by chunk in the backward pass (large inputs)."""
-    if request.param == "rebuilt":
-        monkeypatch.setattr(core_ext, "_KEEP_COLUMNS_BYTES", 0)
-    return request.param
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=case_id)
-def test_conv_matches_naive_reference(kernels, columns, case, dtype):
+def test_conv_matches_naive_reference(kernels, case, dtype):
     x, w, b, param = conv_inputs(case, dtype)
     (N, _, H, W), (F, _, HH, WW), s, p = case
     out, cache = core_ext.conv_forward(x, w, b, param)
-    assert (cache[2].kept is None) == (columns == "rebuilt")
     expected, naive_cache = layers.conv_forward_naive(x, w, b, param)
     assert out.shape == (N, F, 1 + (H + 2 * p - HH) // s, 1 + (W + 2 * p - WW) // s)
     assert out.dtype == dtype
@@ -123,7 +113,7 @@ def test_curriculum_binary_image_example(kernels):
     np.testing.assert_array_equal(out[0, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
-def test_conv_backward_twice_on_one_cache_gives_the_same_result(kernels, columns):
+def test_conv_backward_twice_on_one_cache_gives_the_same_result(kernels):
     x, w, b, param = conv_inputs(((2, 3, 7, 6), (4, 3, 3, 2), 2, 1), np.float64)
     before = [a.copy() for a in (x, w, b)]
     out, cache = core_ext.conv_forward(x, w, b, param)
@@ -157,6 +147,24 @@ def test_conv_accepts_strided_and_read_only_arrays(kernels):
     dout_ro.setflags(write=False)
     for g, g_ro in zip(core_ext.conv_backward(dout, cache), core_ext.conv_backward(dout_ro, cache_ro)):
         np.testing.assert_array_equal(g, g_ro)
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((0, 2, 5, 5), (3, 2, 3, 3)),
+                                             ((2, 0, 5, 5), (3, 0, 3, 3)),
+                                             ((2, 2, 5, 5), (0, 2, 3, 3))],
+                         ids=["no images", "no channels", "no filters"])
+def test_conv_of_empty_arrays_matches_naive_reference(kernels, x_shape, w_shape):
+    """BLAS and the pointer loops need an element to point at; empty arrays take another path."""
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    param = {"stride": 2, "pad": 1}
+    out, cache = core_ext.conv_forward(x, w, b, param)
+    expected, naive_cache = layers.conv_forward_naive(x, w, b, param)
+    np.testing.assert_array_equal(out, expected)
+    dout = rng.standard_normal(out.shape)
+    for got, want in zip(core_ext.conv_backward(dout, cache), layers.conv_backward_naive(dout, naive_cache)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_conv_bias_and_dout_take_the_dtype_of_x_and_w(kernels):
@@ -204,6 +212,12 @@ def _bad(x=(1, 2, 5, 5), w=(3, 2, 3, 3), b=(3,), param=None, dtype=np.float64, w
 def test_conv_rejects_bad_input_with_a_clear_message(args, error, message):
     with pytest.raises(error, match=message):
         core_ext.conv_forward(*args)
+
+
+def test_conv_too_large_for_blas_says_so(monkeypatch):
+    monkeypatch.setattr(core_ext, "_BLAS_INT_MAX", 17)  # a filter of 2*3*3 = 18 taps
+    with pytest.raises(ValueError, match="too large for BLAS: a filter has 18 taps"):
+        core_ext.conv_forward(*_bad())
 
 
 def test_conv_accepts_numpy_integer_params():

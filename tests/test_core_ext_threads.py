@@ -46,11 +46,7 @@ def submits(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("keep_columns", [True, False], ids=["columns kept", "columns rebuilt"])
-def test_one_thread_and_several_threads_give_identical_results(kernels, submits, monkeypatch,
-                                                               keep_columns):
-    if not keep_columns:
-        monkeypatch.setattr(core_ext, "_KEEP_COLUMNS_BYTES", 0)
+def test_one_thread_and_several_threads_give_identical_results(kernels, submits, monkeypatch):
     monkeypatch.setenv("LAYERLAB_THREADS", "1")
     single = run_all()
     assert submits == []
@@ -58,9 +54,9 @@ def test_one_thread_and_several_threads_give_identical_results(kernels, submits,
         monkeypatch.setenv("LAYERLAB_THREADS", threads)
         submits.clear()
         threaded = run_all()
-        # every pass was really split: conv forward and backward (over chunks of images),
-        # and both passes of both poolings
-        kernel_names = {"forward_images", "backward_images",
+        # every pass was really split: conv forward (over images) and backward (over groups
+        # of images), and both passes of both poolings
+        kernel_names = {"forward_images", "backward_groups",
                         "max_pool_forward", "max_pool_backward", "avg_pool_forward",
                         "avg_pool_backward"}
         assert set(submits) == kernel_names, threads

@@ -29,6 +29,7 @@ def sessions(tmp_path):
             import solutions
         """)
     write(tmp_path, "fast.py", """
+        import numpy as np
         import core_ext
 
         def pool(x, pool_param):
@@ -36,6 +37,15 @@ def sessions(tmp_path):
 
         def read(path):
             return open(path).read()
+
+        def conv_is_compiled():
+            x, w = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
+            out, cache = core_ext.conv_forward(x, w, np.zeros(4), {"stride": 1, "pad": 1})
+            core_ext.conv_backward(np.ones_like(out), cache)
+            return core_ext.COMPILED, float(out[0, 0, 2, 2])
+
+        def import_scipy():
+            import scipy
         """)
     spec = Assignment("t", "policy test", tmp_path, ["naive", "fast"],
                       {"t.naive": "naive layer", "t.fast": "fast model"},
@@ -50,6 +60,15 @@ def test_allowed_task_runs_the_fast_kernel(sessions):
     out = sessions.for_task("t.fast").call("fast", "pool", (x, POOL), {})
     np.testing.assert_array_equal(out, [[[[5.0, 7.0], [13.0, 15.0]]]])
     assert "core_ext" in sessions.protections["imports"]
+
+
+def test_allowed_task_gets_the_compiled_convolution_but_not_scipy(sessions):
+    """The compiled convolution calls BLAS through SciPy, which the worker loads before it
+    locks itself down; SciPy itself stays out of the submission's reach."""
+    session = sessions.for_task("t.fast")
+    assert session.call("fast", "conv_is_compiled", (), {}) == (True, 27.0)
+    with pytest.raises(StudentError, match="import of 'scipy' is not allowed"):
+        session.call("fast", "import_scipy", (), {})
 
 
 def test_other_tasks_refuse_core_ext_and_say_where_it_is_allowed(sessions):
