@@ -34,8 +34,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (console, load_torch, median_times, paired_ratios, print_torch_medians, ratio,
-                    start, table, torch_medians, verdict)
+from timing import (THREADS, console, load_torch, median_times, paired_ratios, print_torch_medians,
+                    ratio, start, table, torch_medians, verdict)
 
 # (x shape, w shape, stride, pad)
 CASES = [((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)]
@@ -132,15 +132,23 @@ def gemm_bounds(F, K, NP):
             f"GEMM peak (one {n}x{n} matmul)": (lambda: np.matmul(a, c, out=d), 1)}
 
 
-def peak_memory(x, w, b, dout, param) -> tuple[int, int]:
-    """(peak bytes NumPy allocated during one core_ext forward + backward, bytes returned)."""
+def peak_memory(x, w, b, dout, param) -> tuple[int, int, int]:
+    """(peak bytes of one core_ext forward + backward, bytes returned, bytes of scratch).
+
+    tracemalloc sees NumPy's allocations. core_ext keeps two (C*HH*WW, Ho*Wo) scratch arrays
+    per thread across calls, which earlier calls have already allocated, so they are added
+    here for every thread that may run (THREADS), whether or not they showed up.
+    """
+    F, C, HH, WW = w.shape
+    P = dout.shape[2] * dout.shape[3]
+    scratch = 2 * C * HH * WW * P * x.itemsize * THREADS
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     out, cache = core_ext.conv_forward(x, w, b, param)
     grads = core_ext.conv_backward(dout, cache)
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
-    return peak, out.nbytes + sum(g.nbytes for g in grads)
+    return peak + scratch, out.nbytes + sum(g.nbytes for g in grads), scratch
 
 
 def check_agreement(x, w, b, dout, stride, pad) -> None:
@@ -194,12 +202,12 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
     out.print(f"core_ext / GEMM bound (same shapes), median of {len(paired)} paired rounds: "
               f"{verdict(paired[len(paired) // 2], TARGETS['gemm'])}; rounds "
               + ", ".join(f"{r:.2f}" for r in paired), soft_wrap=True)
-    used, returned = peak_memory(x, w, b, dout, {"stride": stride, "pad": pad})
+    used, returned, scratch = peak_memory(x, w, b, dout, {"stride": stride, "pad": pad})
     im2col = K * NP * x.itemsize
     out.print(f"peak memory of one forward+backward / im2col matrix ({im2col / 2**20:.1f} MiB): "
-              f"{verdict(used / im2col, TARGETS['memory'])}; peak {used / 2**20:.1f} MiB, of "
-              f"which the returned out, dx, dw, db are {returned / im2col:.2f} x im2col\n",
-              soft_wrap=True)
+              f"{verdict(used / im2col, TARGETS['memory'])}; peak {used / 2**20:.2f} MiB, of "
+              f"which the returned out, dx, dw, db are {returned / im2col:.2f} x im2col and "
+              f"the per-thread scratch {scratch / im2col:.2f} x\n", soft_wrap=True)
 
 
 def main() -> None:
