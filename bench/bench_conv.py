@@ -17,9 +17,10 @@ backward (out, then dx, dw, db):
 - "GEMM peak": one square NumPy matmul with the same total FLOPs (what BLAS reaches on a
   shape that suits it).
 
-Ratios are each row's time over PyTorch float64 and over both bounds. The GEMM-bound target is
-judged on paired rounds instead (core_ext, then the bound, alternating; the median of the
-rounds' ratios), as the VM's speed drifts between the table's rows. Then the peak memory of
+Ratios are each row's time over PyTorch float64 and over both bounds. The targets against
+PyTorch float64 and the GEMM bound are judged on paired rounds instead (core_ext, then the
+other, alternating; the median of the rounds' ratios), as the VM's speed drifts between the
+table's rows; PyTorch runs in a child process that stays up between rounds. Then the peak memory of
 one core_ext forward + backward (tracemalloc sees NumPy's allocations) as a multiple of the
 im2col matrix (C*HH*WW * N*Ho*Wo * itemsize). --quick runs tiny shapes once (a smoke test).
 """
@@ -34,14 +35,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (THREADS, console, load_torch, median_times, paired_ratios, print_torch_medians,
-                    ratio, start, table, torch_medians, verdict)
+from timing import (PAIRED_ROUNDS, THREADS, TorchTimer, console, load_torch, median_times,
+                    paired_line, paired_ratios, ratio, serve_torch_medians, start, table, timer,
+                    verdict)
 
 # (x shape, w shape, stride, pad)
 CASES = [((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)]
 QUICK_CASES = [((4, 3, 8, 8), (4, 3, 3, 3), 1, 1), ((5, 2, 9, 7), (3, 2, 3, 2), 2, 1)]
 TARGETS = {"torch": 0.7, "gemm": 1.5, "memory": 3.0}
-PAIRED_ROUNDS = 7  # alternating rounds of core_ext and the GEMM bound for the target ratio
 
 
 def numpy_conv_forward(x, w, b, stride, pad):
@@ -178,30 +179,34 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
     flops = 3 * 2 * F * K * NP  # forward, dw and dx: one F x K x NP product each
 
     runs = contenders(x, w, b, dout, stride, pad) | gemm_bounds(F, K, NP)
-    medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
-    medians |= torch_medians(str(index), repeats, quick)
-    times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
-    torch64 = times.get("PyTorch CPU float64")
-    same, peak = (times[n] for n in times if n.startswith("GEMM"))
+    with TorchTimer(str(index), repeats, quick) as torch_timer:
+        medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
+        medians |= torch_timer.medians()
+        times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
+        torch64 = times.get("PyTorch CPU float64")
+        same, peak = (times[n] for n in times if n.startswith("GEMM"))
 
-    t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes", "/ GEMM peak"])
-    for name, seconds in times.items():
-        t.add_row(name, f"{seconds * 1e3:.2f}", f"{flops / seconds / 1e9:.1f}",
-                  ratio(seconds, torch64), ratio(seconds, same), ratio(seconds, peak))
-    out = console()
-    out.print(f"conv x={(N, C, H, W)} w={(F, C, HH, WW)} stride {stride} pad {pad}, "
-              f"forward+backward float64, median of {repeats}", soft_wrap=True)
-    out.print(t)
-    ours = times["core_ext (Cython)"]
-    if torch64 is not None:
-        out.print(f"core_ext / PyTorch float64: {verdict(ours / torch64, TARGETS['torch'])}")
+        t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes", "/ GEMM peak"])
+        for name, seconds in times.items():
+            t.add_row(name, f"{seconds * 1e3:.2f}", f"{flops / seconds / 1e9:.1f}",
+                      ratio(seconds, torch64), ratio(seconds, same), ratio(seconds, peak))
+        out = console()
+        out.print(f"conv x={(N, C, H, W)} w={(F, C, HH, WW)} stride {stride} pad {pad}, "
+                  f"forward+backward float64, median of {repeats}", soft_wrap=True)
+        out.print(t)
+        ours = times["core_ext (Cython)"]
+        rounds = 1 if quick else PAIRED_ROUNDS
+        time_ours = timer(runs["core_ext (Cython)"][0], repeats)
+        if torch64 is not None:
+            out.print(f"core_ext / PyTorch float64, from the table: {ours / torch64:.2f}")
+            paired = paired_ratios(time_ours, torch_timer.timer("PyTorch CPU float64"), rounds)
+            out.print(paired_line("core_ext / PyTorch float64", paired, TARGETS["torch"]),
+                      soft_wrap=True)
     out.print(f"core_ext / GEMM bound (same shapes), from the table: {ours / same:.2f}")
     bound = next(fn for name, (fn, _) in runs.items() if name.startswith("GEMM bound"))
-    paired = paired_ratios(runs["core_ext (Cython)"][0], bound, 1 if quick else PAIRED_ROUNDS,
-                           repeats)
-    out.print(f"core_ext / GEMM bound (same shapes), median of {len(paired)} paired rounds: "
-              f"{verdict(paired[len(paired) // 2], TARGETS['gemm'])}; rounds "
-              + ", ".join(f"{r:.2f}" for r in paired), soft_wrap=True)
+    paired = paired_ratios(time_ours, timer(bound, repeats), rounds)
+    out.print(paired_line("core_ext / GEMM bound (same shapes)", paired, TARGETS["gemm"]),
+              soft_wrap=True)
     used, returned, scratch = peak_memory(x, w, b, dout, {"stride": stride, "pad": pad})
     im2col = K * NP * x.itemsize
     out.print(f"peak memory of one forward+backward / im2col matrix ({im2col / 2**20:.1f} MiB): "
@@ -216,7 +221,7 @@ def main() -> None:
     if torch_only is not None:  # the child process that times PyTorch
         case = cases[int(torch_only)]
         runs = torch_contenders(load_torch(), *inputs(case), *case[2:])
-        print_torch_medians({name: fn for name, (fn, _) in runs.items()}, repeats)
+        serve_torch_medians({name: fn for name, (fn, _) in runs.items()}, repeats)
         return
     for index, case in enumerate(cases):
         bench_case(index, case, repeats, quick)

@@ -17,7 +17,10 @@ turns) of forward + backward:
   forward + backward reads x and writes dx (plus the 4x smaller out and dout), about what two
   copies of x move, so this is the floor a kernel can approach.
 
-Ratios are each row's time over PyTorch float64 and over the copy bound.
+Ratios are each row's time over PyTorch float64 and over the copy bound. The max-pooling target
+against PyTorch float64 is judged on paired rounds (core_ext, then PyTorch in its child
+process, alternating; the median of the rounds' ratios), as the VM's speed drifts between
+the table's rows.
 --quick runs a tiny shape once (a smoke test).
 """
 
@@ -30,8 +33,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (console, load_torch, median_times, print_torch_medians, ratio, start, table,
-                    torch_medians, verdict)
+from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, median_times, paired_line,
+                    paired_ratios, ratio, serve_torch_medians, start, table, timer)
 
 SHAPE, QUICK_SHAPE = (64, 64, 32, 32), (2, 3, 8, 8)
 POOL = (2, 2, 2)  # pool_height, pool_width, stride
@@ -144,24 +147,30 @@ def bench_kind(kind, shape, repeats: int, quick: bool) -> None:
     x, dout = inputs(shape)
     check_agreement(kind, x, dout)
     runs = contenders(kind, x, dout)
-    medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
-    medians |= torch_medians(kind, repeats, quick)
-    times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
-    torch64 = times.get("PyTorch CPU float64")
-    bound = times["copy bound (x copied twice)"]
+    with TorchTimer(kind, repeats, quick) as torch_timer:
+        medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
+        medians |= torch_timer.medians()
+        times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
+        torch64 = times.get("PyTorch CPU float64")
+        bound = times["copy bound (x copied twice)"]
 
-    t = table(["contender", "ms", "/ torch f64", "/ copy bound"])
-    for name, seconds in times.items():
-        t.add_row(name, f"{seconds * 1e3:.3f}", ratio(seconds, torch64), ratio(seconds, bound))
-    out = console()
-    out.print(f"{kind} pooling {ph}x{pw} stride {s} on x={shape}, forward+backward float64, "
-              f"median of {repeats}", soft_wrap=True)
-    out.print(t)
-    ours = times["core_ext (Cython)"]
-    if torch64 is not None:
+        t = table(["contender", "ms", "/ torch f64", "/ copy bound"])
+        for name, seconds in times.items():
+            t.add_row(name, f"{seconds * 1e3:.3f}", ratio(seconds, torch64), ratio(seconds, bound))
+        out = console()
+        out.print(f"{kind} pooling {ph}x{pw} stride {s} on x={shape}, forward+backward float64, "
+                  f"median of {repeats}", soft_wrap=True)
+        out.print(t)
+        ours = times["core_ext (Cython)"]
         target = TARGETS.get(kind)
-        out.print(f"core_ext / PyTorch float64: "
-                  + (verdict(ours / torch64, target) if target else f"{ours / torch64:.2f} (no target)"))
+        if torch64 is not None:
+            out.print(f"core_ext / PyTorch float64, from the table: {ours / torch64:.2f}"
+                      + ("" if target else " (no target)"))
+        if torch64 is not None and target:
+            paired = paired_ratios(timer(runs["core_ext (Cython)"][0], repeats),
+                                   torch_timer.timer("PyTorch CPU float64"),
+                                   1 if quick else PAIRED_ROUNDS)
+            out.print(paired_line("core_ext / PyTorch float64", paired, target), soft_wrap=True)
     out.print(f"core_ext / copy bound: {ours / bound:.2f}\n")
 
 
@@ -169,7 +178,7 @@ def main() -> None:
     repeats, quick, torch_only = start(__doc__)
     shape = QUICK_SHAPE if quick else SHAPE
     if torch_only is not None:  # the child process that times PyTorch
-        print_torch_medians(torch_contenders(load_torch(), torch_only, *inputs(shape)), repeats)
+        serve_torch_medians(torch_contenders(load_torch(), torch_only, *inputs(shape)), repeats)
         return
     for kind in KINDS:
         bench_kind(kind, shape, repeats, quick)

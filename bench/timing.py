@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 THREADS = 2  # the issue's setting: this machine's two cores, for every contender
+PAIRED_ROUNDS = 7  # alternating rounds of core_ext and a contender, for a target ratio
 
 
 def median_times(runs: dict[str, Callable[[], object]], repeats: int,
@@ -49,10 +50,9 @@ def median_times(runs: dict[str, Callable[[], object]], repeats: int,
     return times
 
 
-def paired_ratios(a: Callable[[], object], b: Callable[[], object], rounds: int,
-                  repeats: int) -> list[float]:
-    """Time ``a`` over ``b`` in ``rounds`` alternating rounds, each timing both as
-    :func:`median_times` does; returns the ratio of each round, sorted.
+def paired_ratios(a: Callable[[], float], b: Callable[[], float], rounds: int) -> list[float]:
+    """``a()`` over ``b()`` in ``rounds`` alternating rounds, where each returns a median time
+    (see :func:`timer` and :meth:`TorchTimer.timer`); returns the ratio of each round, sorted.
 
     The speed of this VM drifts by up to 2x over seconds (other guests on the host), and the
     table's contenders are timed one after another, so a ratio of two table rows can mix a
@@ -61,9 +61,20 @@ def paired_ratios(a: Callable[[], object], b: Callable[[], object], rounds: int,
     """
     ratios = []
     for _ in range(rounds):
-        times = median_times({"a": a, "b": b}, repeats)
-        ratios.append(times["a"] / times["b"])
+        ratios.append(a() / b())
     return sorted(ratios)
+
+
+def timer(fn: Callable[[], object], repeats: int) -> Callable[[], float]:
+    """A function that times ``fn`` as :func:`median_times` does, for :func:`paired_ratios`."""
+    return lambda: median_times({"fn": fn}, repeats)["fn"]
+
+
+def paired_line(what: str, ratios: list[float], target: float) -> str:
+    """The line that reports a target judged on paired rounds."""
+    return (f"{what}, median of {len(ratios)} paired rounds: "
+            f"{verdict(ratios[len(ratios) // 2], target)}; rounds "
+            + ", ".join(f"{r:.2f}" for r in ratios))
 
 
 def load_torch():
@@ -116,7 +127,7 @@ def verdict(value: float, target: float) -> str:
 def start(doc: str):
     """Parse the kernel benchmarks' common options; returns (repeats, quick, torch_only).
 
-    ``torch_only`` is set in the child process that times PyTorch (see :func:`torch_medians`);
+    ``torch_only`` is set in the child process that times PyTorch (see :class:`TorchTimer`);
     otherwise the machine line is printed here.
     """
     import argparse
@@ -140,21 +151,52 @@ def torch_version() -> str | None:
         return None
 
 
-def torch_medians(case: str, repeats: int, quick: bool) -> dict[str, float]:
-    """Median seconds of the PyTorch contenders for ``case``, timed by this same script in a
-    child process (``--torch-only CASE``), or {} without PyTorch.
+class TorchTimer:
+    """The PyTorch contenders of one benchmark case, timed on request by this same script in
+    a child process (``--torch-only CASE``; see :func:`serve_torch_medians`). Without PyTorch
+    it times nothing: :meth:`medians` returns {}.
 
     Loading PyTorch (its OpenMP runtime and allocator hooks) slowed the NumPy-based
-    contenders in the same process by up to 30 % here, so it gets a process of its own.
+    contenders in the same process by up to 30 % here, so it gets a process of its own. The
+    process stays up, so that a PyTorch time can be paired with one of ours taken just before.
     """
-    if torch_version() is None:
-        return {}
-    command = [sys.executable, sys.argv[0], "--torch-only", case, "--repeats", str(repeats)]
-    done = subprocess.run(command + (["--quick"] if quick else []), capture_output=True,
-                          text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def __init__(self, case: str, repeats: int, quick: bool):
+        self.proc = None
+        if torch_version() is not None:
+            command = [sys.executable, sys.argv[0], "--torch-only", case, "--repeats", str(repeats)]
+            self.proc = subprocess.Popen(command + (["--quick"] if quick else []),
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def medians(self, name: str = "*") -> dict[str, float]:
+        """Median seconds of the contender ``name``, or of all of them ("*")."""
+        if self.proc is None:
+            return {}
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the process timing PyTorch ended (exit code {self.proc.wait()}); "
+                               "its error is above")
+        return json.loads(line)
+
+    def timer(self, name: str) -> Callable[[], float]:
+        """A function that times contender ``name`` in the child, for :func:`paired_ratios`."""
+        return lambda: self.medians(name)[name]
+
+    def __enter__(self) -> TorchTimer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
 
 
-def print_torch_medians(runs: dict[str, Callable[[], object]], repeats: int) -> None:
-    """The child's side of :func:`torch_medians`."""
-    print(json.dumps(median_times(runs, repeats)))
+def serve_torch_medians(runs: dict[str, Callable[[], object]], repeats: int) -> None:
+    """The child's side of :class:`TorchTimer`: for each line read ("*" or a contender's name),
+    one line of JSON with the median seconds of those contenders."""
+    for line in sys.stdin:
+        name = line.strip()
+        chosen = runs if name == "*" else {name: runs[name]}
+        print(json.dumps(median_times(chosen, repeats)), flush=True)
