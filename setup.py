@@ -17,7 +17,8 @@ DIRECTIVES = {"language_level": 3, "boundscheck": DEBUG, "wraparound": DEBUG,
 
 extensions = [
     Extension(f"core_ext.{pyx.stem}", [str(pyx)], include_dirs=[numpy.get_include()],
-              define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+              define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                             ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],  # NEP 49 handlers
               extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"])
     for pyx in sorted(Path("core_ext").glob("_*.pyx"))
 ]

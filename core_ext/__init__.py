@@ -16,6 +16,9 @@ the products. The Cython kernels release the GIL and the wrappers split them ove
 ``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
 grading sandbox) everything runs in the caller's.
 
+Results are allocated through a NumPy memory handler (``_memory.pyx``) that reuses the blocks
+of freed large results, as first touching fresh memory cost as much as a pooling pass here.
+
 When the extension was not built, a pure-NumPy fallback with identical results is used after
 one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
 """
@@ -32,7 +35,7 @@ import numpy as np
 from core_ext import _conv_numpy, _pool_numpy
 
 try:
-    from core_ext import _conv, _pool
+    from core_ext import _conv, _memory, _pool
 except ImportError as exc:  # the extension was not compiled
     if os.environ.get("LAYERLAB_REQUIRE_EXT") == "1":
         raise ImportError("core_ext: the Cython extension is not built and "
@@ -40,7 +43,7 @@ except ImportError as exc:  # the extension was not compiled
                           "rebuild with 'pip install -e .'") from exc
     warnings.warn("core_ext: the Cython extension is not built; using the slower NumPy "
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
-    _conv = _pool = None
+    _conv = _memory = _pool = None
 
 COMPILED = _conv is not None and _pool is not None
 __all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
@@ -97,6 +100,19 @@ def _split(kernel, items: int, work: int, *args) -> None:
 def _kernels(family: str):
     """The compiled kernels of ``family`` ("conv" or "pool"), or their NumPy fallback."""
     return (_conv or _conv_numpy) if family == "conv" else (_pool or _pool_numpy)
+
+
+def _result(shape: tuple, dtype) -> np.ndarray:
+    """A new array for a result (out, dx, argmax). Its memory may be a block that an earlier
+    result left when it was freed (core_ext/_memory.pyx): this VM zeroes each fresh page as it
+    is first touched, which for a 32 MiB dx took as long as the pooling kernel filling it."""
+    if _memory is None:
+        return np.empty(shape, dtype)
+    previous = _memory.handler()
+    try:
+        return np.empty(shape, dtype)
+    finally:
+        _memory.restore(previous)
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     kernels = _conv_kernels(x, w)
     w_rows = w.reshape(F, K)
     bias = np.ascontiguousarray(b, dtype=x.dtype)
-    out = np.empty((N, F, Ho, Wo), x.dtype)
+    out = _result((N, F, Ho, Wo), x.dtype)
 
     def forward_images(n0: int, n1: int) -> None:
         kernels.forward(x, w_rows, bias, out, _scratch("columns", K * P, x.dtype),
@@ -190,7 +206,7 @@ def conv_backward(dout: np.ndarray, cache):
     dout = _check_dout(dout, (N, F, Ho, Wo), w.dtype)
     kernels = _conv_kernels(x, w)
     w_rows = w.reshape(F, K)
-    dx = np.empty_like(x)
+    dx = _result(x.shape, x.dtype)
     # dw and db are summed per group of images, then over the groups in order, so that the
     # result does not depend on how the groups were split over threads
     step = _group_size(P)
@@ -273,8 +289,8 @@ def max_pool_forward(x: np.ndarray, pool_param: dict):
     """
     x, ph, pw, s, Ho, Wo = _pool_args(x, pool_param)
     N, C, H, W = x.shape
-    out = np.empty((N * C, Ho, Wo), x.dtype)
-    argmax = np.empty((N * C, Ho, Wo), np.int32)
+    out = _result((N * C, Ho, Wo), x.dtype)
+    argmax = _result((N * C, Ho, Wo), np.int32)
     _split(_kernels("pool").max_pool_forward, N * C, x.size, x.reshape(N * C, H, W), out,
            argmax, ph, pw, s)
     return out.reshape(N, C, Ho, Wo), (x.shape, x.dtype, argmax)
@@ -284,7 +300,7 @@ def max_pool_backward(dout: np.ndarray, cache):
     """Gradient of max pooling: each dout element goes to its window's (first) maximum."""
     (N, C, H, W), dtype, argmax = cache
     dout = _check_dout(dout, (N, C, *argmax.shape[1:]), dtype)
-    dx = np.empty((N * C, H * W), dtype)
+    dx = _result((N * C, H * W), dtype)
     _split(_kernels("pool").max_pool_backward, N * C, dx.size,
            dout.reshape(argmax.shape), argmax, dx)
     return dx.reshape(N, C, H, W)
@@ -294,7 +310,7 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict):
     """Average pooling; same windows and output size as :func:`max_pool_forward`."""
     x, ph, pw, s, Ho, Wo = _pool_args(x, pool_param)
     N, C, H, W = x.shape
-    out = np.empty((N * C, Ho, Wo), x.dtype)
+    out = _result((N * C, Ho, Wo), x.dtype)
     _split(_kernels("pool").avg_pool_forward, N * C, x.size, x.reshape(N * C, H, W), out,
            ph, pw, s)
     return out.reshape(N, C, Ho, Wo), (x.shape, x.dtype, ph, pw, s)
@@ -306,7 +322,7 @@ def avg_pool_backward(dout: np.ndarray, cache):
     (N, C, H, W), dtype, ph, pw, s = cache
     Ho, Wo = 1 + (H - ph) // s, 1 + (W - pw) // s
     dout = _check_dout(dout, (N, C, Ho, Wo), dtype)
-    dx = np.empty((N * C, H, W), dtype)
+    dx = _result((N * C, H, W), dtype)
     _split(_kernels("pool").avg_pool_backward, N * C, dx.size,
            dout.reshape(N * C, Ho, Wo), dx, ph, pw, s)
     return dx.reshape(N, C, H, W)
