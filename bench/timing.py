@@ -167,6 +167,16 @@ class TorchTimer:
             command = [sys.executable, sys.argv[0], "--torch-only", case, "--repeats", str(repeats)]
             self.proc = subprocess.Popen(command + (["--quick"] if quick else []),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            # wait until it has loaded PyTorch and built its inputs: that took a core for a
+            # second or two, and the first contenders timed meanwhile here ran up to 2x slower
+            self._answer()
+
+    def _answer(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the process timing PyTorch ended (exit code {self.proc.wait()}); "
+                               "its error is above")
+        return line
 
     def medians(self, name: str = "*") -> dict[str, float]:
         """Median seconds of the contender ``name``, or of all of them ("*")."""
@@ -174,11 +184,7 @@ class TorchTimer:
             return {}
         self.proc.stdin.write(name + "\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the process timing PyTorch ended (exit code {self.proc.wait()}); "
-                               "its error is above")
-        return json.loads(line)
+        return json.loads(self._answer())
 
     def timer(self, name: str) -> Callable[[], float]:
         """A function that times contender ``name`` in the child, for :func:`paired_ratios`."""
@@ -195,7 +201,9 @@ class TorchTimer:
 
 def serve_torch_medians(runs: dict[str, Callable[[], object]], repeats: int) -> None:
     """The child's side of :class:`TorchTimer`: for each line read ("*" or a contender's name),
-    one line of JSON with the median seconds of those contenders."""
+    one line of JSON with the median seconds of those contenders; first, one line to say it
+    is ready."""
+    print("ready", flush=True)
     for line in sys.stdin:
         name = line.strip()
         chosen = runs if name == "*" else {name: runs[name]}
