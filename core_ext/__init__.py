@@ -45,7 +45,7 @@ except ImportError as exc:  # the extension was not compiled
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
     _conv = _memory = _pool = None
 
-COMPILED = _conv is not None and _pool is not None
+COMPILED = None not in (_conv, _memory, _pool)
 __all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
            "avg_pool_forward", "avg_pool_backward", "COMPILED"]
 

@@ -276,7 +276,7 @@ def _compiled_results() -> list[np.ndarray]:
             avg, core_ext.avg_pool_backward(np.ones_like(avg), acache)]
 
 
-@pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"],
+@pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"], ["core_ext._memory"],
                                      ["core_ext._conv", "core_ext._pool"]], ids="+".join)
 def test_missing_extension_falls_back_with_one_warning_and_same_results(missing, tmp_path):
     proc = _import_without(missing, "0", tmp_path)
@@ -292,7 +292,8 @@ def test_missing_extension_falls_back_with_one_warning_and_same_results(missing,
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"]], ids="+".join)
+@pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"], ["core_ext._memory"]],
+                         ids="+".join)
 def test_require_ext_turns_the_fallback_into_an_error(missing, tmp_path):
     proc = _import_without(missing, "1", tmp_path)
     assert proc.returncode != 0
