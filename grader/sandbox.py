@@ -104,7 +104,8 @@ def _landlock_fs_rights(abi: int) -> int:
 
 
 def landlock(read_paths: list[str], write_paths: list[str]) -> str:
-    """Allow reading only ``read_paths`` and writing only beneath ``write_paths``."""
+    """Allow reading only ``read_paths`` and writing only beneath ``write_paths``. The text
+    returned calls the first "the readable files"; the caller says what they are."""
     if sys.platform != "linux":
         return "not available on this OS"
     abi = _syscall(_LL_CREATE, None, 0, 1)  # LANDLOCK_CREATE_RULESET_VERSION
@@ -133,8 +134,8 @@ def landlock(read_paths: list[str], write_paths: list[str]) -> str:
         extras.append("no TCP bind/connect")
     if abi >= 6:
         extras.append("no signals to processes outside the sandbox")
-    return "Landlock ABI %d: reads only the interpreter, NumPy and the submission; " \
-        "writes only its temp directory%s" % (abi, "".join("; " + e for e in extras))
+    return "Landlock ABI %d: reads only the readable files; writes only its temp directory%s" % (
+        abi, "".join("; " + e for e in extras))
 
 
 def _landlock_rule(ruleset: int, path: str, rights: int, handled: int) -> None:

@@ -317,6 +317,10 @@ def lock_down(cfg):
     prot["network"] = sandbox.new_network_namespace()
     prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
                                           [cfg["work_dir"]])
+    if prot["filesystem"].startswith("Landlock"):
+        prot["readable files"] = "the interpreter, NumPy and the submission" + "".join(
+            f", a copy of {name} (with the libraries it loaded)"
+            for name in cfg.get("extra_imports", ()))
     prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
     prot["system calls"] = sandbox.seccomp()
     own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]

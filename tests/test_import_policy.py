@@ -99,6 +99,22 @@ def test_the_fast_worker_sees_core_ext_but_not_the_repository(sessions):
         session.call("fast", "read", (str(ROOT / "solutions" / "__init__.py"),), {})
 
 
+def test_report_shows_each_policy_with_its_tasks(sessions):
+    sessions.for_task("t.naive").ensure_started()
+    assert "core_ext" not in sessions.protections["imports"]
+    sessions.for_task("t.fast").ensure_started()
+    imports = sessions.protections["imports"]
+    assert imports == ("only the standard library, numpy and the submission's own files "
+                       "(every other task); only the standard library, numpy and the "
+                       "submission's own files, core_ext (t.fast)")
+    assert sessions.protections["resource limits"].count("(") == 0  # the same in both: said once
+    if "Landlock" in sessions.protections["filesystem"]:
+        assert "(" not in sessions.protections["filesystem"]  # the same in both
+        assert sessions.protections["readable files"] == (
+            "the interpreter, NumPy and the submission (every other task); the interpreter, "
+            "NumPy and the submission, a copy of core_ext (with the libraries it loaded) (t.fast)")
+
+
 def test_one_worker_per_policy_and_cleanup(sessions):
     assert sessions.for_task("t.naive") is sessions.for_task("unlisted.task")
     assert sessions.for_task("t.fast") is not sessions.for_task("t.naive")
