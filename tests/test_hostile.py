@@ -268,6 +268,7 @@ def test_report_names_the_protections(reference):
 def test_linux_protections_are_active(reference):
     prot = reference.protections
     assert prot["filesystem"].startswith("Landlock ABI"), prot
+    assert prot["readable files"] == "the interpreter, NumPy and the submission", prot
     assert prot["system calls"].startswith("seccomp:"), prot
     assert "network namespace" in prot["network"] and not prot["network"].startswith("not"), prot
     assert "fsize" in prot["resource limits"] and "MiB address space" in prot["memory"], prot
