@@ -2,12 +2,13 @@
 layers (solutions/a2_cnn/layers.py) and with numerical gradients; the import-time fallback is
 exercised for the whole extension, and LAYERLAB_REQUIRE_EXT is honoured.
 
-Convolution is in test_core_ext_conv.py, threading in test_core_ext_threads.py; both reuse the
-``kernels`` fixture below."""
+Convolution is in test_core_ext_conv.py, threading in test_core_ext_threads.py; all use the
+``kernels`` fixture of conftest.py."""
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,21 +42,6 @@ def pool_id(case):
 def pool_param(ph, pw, s):
     return {"pool_height": ph, "pool_width": pw, "stride": s}
 
-
-@pytest.fixture(params=["compiled", "fallback"])
-def kernels(request, monkeypatch):
-    """Run the test once on the Cython kernels and once on the NumPy fallback."""
-    if request.param == "compiled":
-        if not core_ext.COMPILED:
-            pytest.fail("the Cython extension is not built (pip install -e .)")
-        assert core_ext._kernels("conv") is core_ext._conv
-        assert core_ext._kernels("pool") is core_ext._pool
-    else:
-        monkeypatch.setattr(core_ext, "_conv", None)
-        monkeypatch.setattr(core_ext, "_pool", None)
-        assert core_ext._kernels("conv") is core_ext._conv_numpy
-        assert core_ext._kernels("pool") is core_ext._pool_numpy
-    return request.param
 
 
 # -- agreement with the naive reference layers ---------------------------------------------------
@@ -258,50 +244,37 @@ np.savez(sys.argv[1], out, *grads, pooled, dpool, avg, davg)
 """
 
 
-def _import_without(modules: list[str], require: str, tmp_path) -> subprocess.CompletedProcess:
+def _import_without(modules: list[str], require: str, result: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "LAYERLAB_REQUIRE_EXT": require}
-    return subprocess.run([sys.executable, "-c", FALLBACK_RUN, str(tmp_path / "run.npz"), *modules],
+    return subprocess.run([sys.executable, "-c", FALLBACK_RUN, str(result), *modules],
                           capture_output=True, text=True, env=env)
 
 
-def _compiled_results() -> list[np.ndarray]:
-    rng = np.random.default_rng(5)
-    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
-    b = rng.standard_normal(4)
-    out, cache = core_ext.conv_forward(x, w, b, {"stride": 2, "pad": 1})
-    grads = core_ext.conv_backward(np.ones_like(out), cache)
-    pooled, pcache = core_ext.max_pool_forward(x, pool_param(3, 2, 1))
-    avg, acache = core_ext.avg_pool_forward(x, pool_param(2, 3, 2))
-    return [out, *grads, pooled, core_ext.max_pool_backward(np.ones_like(pooled), pcache),
-            avg, core_ext.avg_pool_backward(np.ones_like(avg), acache)]
+def _arrays(path: Path) -> list[np.ndarray]:
+    with np.load(path) as run:
+        return [run[f"arr_{i}"] for i in range(len(run.files))]
 
 
 @pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"], ["core_ext._memory"],
                                      ["core_ext._conv", "core_ext._pool"]], ids="+".join)
 def test_missing_extension_falls_back_with_one_warning_and_same_results(missing, tmp_path):
-    proc = _import_without(missing, "0", tmp_path)
+    compiled = _import_without([], "1", tmp_path / "compiled.npz")
+    assert compiled.returncode == 0 and "compiled True" in compiled.stdout, compiled.stderr
+    proc = _import_without(missing, "0", tmp_path / "fallback.npz")
     assert proc.returncode == 0, proc.stderr
     assert "compiled False None None" in proc.stdout
     assert proc.stderr.count("NumPy fallback") == 1, proc.stderr
     assert proc.stderr.count("Warning") == 1, proc.stderr
-    with np.load(tmp_path / "run.npz") as run:
-        fallback = [run[f"arr_{i}"] for i in range(len(run.files))]
-    compiled = _compiled_results()
-    assert len(fallback) == len(compiled)
-    for got, want in zip(fallback, compiled):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    fallback, want = _arrays(tmp_path / "fallback.npz"), _arrays(tmp_path / "compiled.npz")
+    assert len(fallback) == len(want) == 8  # out, dx, dw, db and two poolings each way
+    for got, expected in zip(fallback, want):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("missing", [["core_ext._conv"], ["core_ext._pool"], ["core_ext._memory"]],
                          ids="+".join)
 def test_require_ext_turns_the_fallback_into_an_error(missing, tmp_path):
-    proc = _import_without(missing, "1", tmp_path)
+    proc = _import_without(missing, "1", tmp_path / "run.npz")
     assert proc.returncode != 0
     assert "LAYERLAB_REQUIRE_EXT=1 forbids the NumPy fallback" in proc.stderr
     assert not (tmp_path / "run.npz").exists()
-
-
-def test_ci_builds_the_extension():
-    if os.environ.get("LAYERLAB_REQUIRE_EXT") != "1":
-        pytest.skip("only enforced where LAYERLAB_REQUIRE_EXT=1 (set by .ci/run)")
-    assert core_ext.COMPILED

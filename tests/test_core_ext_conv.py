@@ -10,7 +10,7 @@ import pytest
 import core_ext
 from gradients import assert_grad  # tests/gradients.py
 from solutions.a2_cnn import layers
-from test_core_ext import DTYPES, kernels  # noqa: F401  (kernels is a fixture)
+from test_core_ext import DTYPES
 
 # (x shape, w shape, stride, pad). Every stride 1/2/3 with every pad 0/1/2 on a rectangular
 # input with a tall kernel (HH > WW) and on one with a wide kernel (HH < WW), N = 1 in the

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import core_ext
-from test_core_ext import kernels  # noqa: F401  (kernels is a fixture)
 
 # big enough that every kernel is split (the wrapper keeps small work on one thread)
 CONV = ((8, 8, 20, 20), (48, 8, 3, 3), {"stride": 1, "pad": 1})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import core_ext
-from test_core_ext import DTYPES, POOL_CASES, kernels, pool_id  # noqa: F401  (kernels: fixture)
+from test_core_ext import DTYPES, POOL_CASES, pool_id
 from test_core_ext_conv import CONV_CASES, case_id
 
 torch = pytest.importorskip("torch")
