@@ -118,6 +118,14 @@ def test_pool_gradients(kind, case):
     assert_grad("dx", backward(dout, cache), lambda v: np.sum(forward(v, param)[0] * dout), x)
 
 
+def test_avg_pool_of_integers_is_an_exact_float_mean():
+    x = np.array([[[[1, 2], [3, 5]]]])  # int64: the mean 2.75 must not be truncated
+    out, cache = layers.avg_pool_forward_naive(x, pool_param(2, 2, 2))
+    assert out.dtype == np.float64 and out[0, 0, 0, 0] == 2.75
+    dx = layers.avg_pool_backward_naive(np.array([[[[1]]]]), cache)
+    np.testing.assert_array_equal(dx, np.full((1, 1, 2, 2), 0.25))
+
+
 @pytest.mark.parametrize("case", POOL_CASES, ids=case_id)
 def test_max_pool_ties_go_to_the_first_maximum(case):
     shape, ph, pw, stride = case

@@ -44,14 +44,14 @@ class ThreeLayerConvNet:
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
         rng = np.random.default_rng(seed)
-        shapes = {"W1": (num_filters, C, filter_size, filter_size),
-                  "W2": (num_filters * (H // 2) * (W // 2), hidden_dim),
-                  "W3": (hidden_dim, num_classes)}
+        # layer i: (shape of Wi, outputs of the layer = length of bi)
+        layers = {1: ((num_filters, C, filter_size, filter_size), num_filters),
+                  2: ((num_filters * (H // 2) * (W // 2), hidden_dim), hidden_dim),
+                  3: ((hidden_dim, num_classes), num_classes)}
         self.params = {}
-        for i in (1, 2, 3):
-            shape = shapes[f"W{i}"]
+        for i, (shape, outputs) in layers.items():
             self.params[f"W{i}"] = (weight_scale * rng.standard_normal(shape)).astype(dtype)
-            self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=dtype)
+            self.params[f"b{i}"] = np.zeros(outputs, dtype=dtype)
 
     def set_params(self, params):
         """Replace self.params by copies of the given arrays (the grader loads known weights).
@@ -162,8 +162,8 @@ def _sgd(w, dw, config):
 def _sgd_momentum(w, dw, config):
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
-    velocity = config.get("velocity", np.zeros_like(w))
-    config["velocity"] = config["momentum"] * velocity - config["learning_rate"] * dw
+    config.setdefault("velocity", np.zeros_like(w))
+    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
     return w + config["velocity"]
 
 

@@ -250,7 +250,7 @@ def avg_pool_forward_naive(x, pool_param):
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     N, C, H, W = x.shape
     Ho, Wo = 1 + (H - ph) // stride, 1 + (W - pw) // stride
-    out = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    out = np.zeros((N, C, Ho, Wo), dtype=np.result_type(x, 1.0))  # a mean: float even for int x
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
@@ -276,8 +276,8 @@ def avg_pool_backward_naive(dout, cache):
     """
     x_shape, pool_param = cache
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    N, C, Ho, Wo = dout.shape
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    N, _, Ho, Wo = dout.shape
+    dx = np.zeros(x_shape, dtype=np.result_type(dout, 1.0))
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
