@@ -2,9 +2,9 @@
 
 Run: .venv/bin/python bench/bench_conv.py [--repeats 7] [--quick]
 
-For each case of the issue, one run on this machine (2 threads everywhere) prints the median
-of --repeats timed runs (after at least 0.3 s of warm-up; the contenders take turns) of a full forward +
-backward (out, then dx, dw, db):
+For each case of the issue, one run on this machine (2 threads everywhere: timing.THREADS)
+prints the median of --repeats timed runs (each contender in one block, after a pause and at
+least 0.3 s of warm-up) of a full forward + backward (out, then dx, dw, db):
 
 - core_ext, and core_ext with its NumPy fallback instead of the Cython kernels;
 - the naive loop layers of the reference solution, timed on the first image only and
@@ -27,7 +27,6 @@ im2col matrix (C*HH*WW * N*Ho*Wo * itemsize). --quick runs tiny shapes once (a s
 
 from __future__ import annotations
 
-import contextlib
 import tracemalloc
 
 import numpy as np
@@ -35,9 +34,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (PAIRED_ROUNDS, THREADS, TorchTimer, console, load_torch, median_times,
-                    paired_line, paired_ratios, ratio, serve_torch_medians, start, table, timer,
-                    verdict)
+from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, numpy_fallback, paired_line,
+                    paired_ratios, ratio, report_vs_torch, serve_torch_medians, start, table,
+                    time_contenders, timer, verdict)
 
 # (x shape, w shape, stride, pad)
 CASES = [((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)]
@@ -65,26 +64,12 @@ def numpy_conv_backward(dout, cache):
     return dxp[:, :, pad:pad + H, pad:pad + W], dw, db
 
 
-@contextlib.contextmanager
-def numpy_fallback():
-    saved = core_ext._conv
-    core_ext._conv = None
-    try:
-        yield
-    finally:
-        core_ext._conv = saved
-
-
 def contenders(x, w, b, dout, stride, pad):
     """name -> (fwd+bwd callable, multiplier applied to its time)."""
     param = {"stride": stride, "pad": pad}
 
     def ours():
         return core_ext.conv_backward(dout, core_ext.conv_forward(x, w, b, param)[1])
-
-    def fallback():
-        with numpy_fallback():
-            return ours()
 
     def naive_first_image():
         out, cache = layers.conv_forward_naive(x[:1], w, b, param)
@@ -94,7 +79,7 @@ def contenders(x, w, b, dout, stride, pad):
         return numpy_conv_backward(dout, numpy_conv_forward(x, w, b, stride, pad)[1])
 
     N = x.shape[0]
-    return {"core_ext (Cython)": (ours, 1), "core_ext NumPy fallback": (fallback, 1),
+    return {"core_ext (Cython)": (ours, 1), "core_ext NumPy fallback": (numpy_fallback(ours), 1),
             f"naive loops (N=1 x{N}, extrapolated)": (naive_first_image, N),
             "vectorised NumPy (windows+tensordot)": (vectorised, 1)}
 
@@ -108,7 +93,7 @@ def torch_contenders(torch, x, w, b, dout, stride, pad):
         def run(tx=tx, tw=tw, tb=tb, tdout=tdout):
             tx.grad = tw.grad = tb.grad = None
             torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad).backward(tdout)
-        runs[name] = (run, 1)
+        runs[name] = run
     return runs
 
 
@@ -138,11 +123,11 @@ def peak_memory(x, w, b, dout, param) -> tuple[int, int, int]:
 
     tracemalloc sees NumPy's allocations. core_ext keeps two (C*HH*WW, Ho*Wo) scratch arrays
     per thread across calls, which earlier calls have already allocated, so they are added
-    here for every thread that may run (THREADS), whether or not they showed up.
+    here for every thread core_ext may run, whether or not they showed up.
     """
     F, C, HH, WW = w.shape
     P = dout.shape[2] * dout.shape[3]
-    scratch = 2 * C * HH * WW * P * x.itemsize * THREADS
+    scratch = 2 * C * HH * WW * P * x.itemsize * core_ext._thread_count()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     out, cache = core_ext.conv_forward(x, w, b, param)
@@ -180,12 +165,9 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
 
     runs = contenders(x, w, b, dout, stride, pad) | gemm_bounds(F, K, NP)
     with TorchTimer(str(index), repeats, quick) as torch_timer:
-        medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
-        medians |= torch_timer.medians()
-        times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
+        times = time_contenders(runs, torch_timer, repeats)
         torch64 = times.get("PyTorch CPU float64")
         same, peak = (times[n] for n in times if n.startswith("GEMM"))
-
         t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes", "/ GEMM peak"])
         for name, seconds in times.items():
             t.add_row(name, f"{seconds * 1e3:.2f}", f"{flops / seconds / 1e9:.1f}",
@@ -194,17 +176,13 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
         out.print(f"conv x={(N, C, H, W)} w={(F, C, HH, WW)} stride {stride} pad {pad}, "
                   f"forward+backward float64, median of {repeats}", soft_wrap=True)
         out.print(t)
-        ours = times["core_ext (Cython)"]
+        ours = runs["core_ext (Cython)"][0]
         rounds = 1 if quick else PAIRED_ROUNDS
-        time_ours = timer(runs["core_ext (Cython)"][0], repeats)
-        if torch64 is not None:
-            out.print(f"core_ext / PyTorch float64, from the table: {ours / torch64:.2f}")
-            paired = paired_ratios(time_ours, torch_timer.timer("PyTorch CPU float64"), rounds)
-            out.print(paired_line("core_ext / PyTorch float64", paired, TARGETS["torch"]),
-                      soft_wrap=True)
-    out.print(f"core_ext / GEMM bound (same shapes), from the table: {ours / same:.2f}")
-    bound = next(fn for name, (fn, _) in runs.items() if name.startswith("GEMM bound"))
-    paired = paired_ratios(time_ours, timer(bound, repeats), rounds)
+        report_vs_torch(out, times, ours, torch_timer, repeats, rounds, TARGETS["torch"])
+    out.print(f"core_ext / GEMM bound (same shapes), from the table: "
+              f"{times['core_ext (Cython)'] / same:.2f}")
+    bound = runs["GEMM bound (same shapes)"][0]
+    paired = paired_ratios(timer(ours, repeats), timer(bound, repeats), rounds)
     out.print(paired_line("core_ext / GEMM bound (same shapes)", paired, TARGETS["gemm"]),
               soft_wrap=True)
     used, returned, scratch = peak_memory(x, w, b, dout, {"stride": stride, "pad": pad})
@@ -220,8 +198,7 @@ def main() -> None:
     cases = QUICK_CASES if quick else CASES
     if torch_only is not None:  # the child process that times PyTorch
         case = cases[int(torch_only)]
-        runs = torch_contenders(load_torch(), *inputs(case), *case[2:])
-        serve_torch_medians({name: fn for name, (fn, _) in runs.items()}, repeats)
+        serve_torch_medians(torch_contenders(load_torch(), *inputs(case), *case[2:]), repeats)
         return
     for index, case in enumerate(cases):
         bench_case(index, case, repeats, quick)

@@ -2,10 +2,10 @@
 
 Run: .venv/bin/python bench/bench_pool.py [--repeats 7] [--quick]
 
-One run on this machine (2 threads everywhere) prints, for 2x2 stride-2 max pooling on
-x=(64, 64, 32, 32) (the issue's target) and average pooling on the same input (for
-information), the median of --repeats timed runs (after at least 0.3 s of warm-up; the contenders take
-turns) of forward + backward:
+One run on this machine (2 threads everywhere: timing.THREADS) prints, for 2x2 stride-2 max
+pooling on x=(64, 64, 32, 32) (the issue's target) and average pooling on the same input (for
+information), the median of --repeats timed runs (each contender in one block, after a pause
+and at least 0.3 s of warm-up) of forward + backward:
 
 - core_ext, and core_ext with its NumPy fallback instead of the Cython kernels;
 - the naive loop layers of the reference solution, timed on the first image only and
@@ -26,15 +26,13 @@ the table's rows.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, median_times, paired_line,
-                    paired_ratios, ratio, serve_torch_medians, start, table, timer)
+from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, numpy_fallback, ratio,
+                    report_vs_torch, serve_torch_medians, start, table, time_contenders)
 
 SHAPE, QUICK_SHAPE = (64, 64, 32, 32), (2, 3, 8, 8)
 POOL = (2, 2, 2)  # pool_height, pool_width, stride
@@ -74,19 +72,9 @@ def numpy_avg_pool(x, dout, ph, pw, s):
     return out, dx
 
 
-@contextlib.contextmanager
-def numpy_fallback():
-    saved = core_ext._pool
-    core_ext._pool = None
-    try:
-        yield
-    finally:
-        core_ext._pool = saved
-
-
 def contenders(kind, x, dout):
     """name -> (fwd+bwd callable, multiplier applied to its time)."""
-    forward, backward, forward_naive, backward_naive, torch_name = KINDS[kind]
+    forward, backward, forward_naive, backward_naive, _ = KINDS[kind]
     ph, pw, s = POOL
     param = {"pool_height": ph, "pool_width": pw, "stride": s}
     vectorised = numpy_max_pool if kind == "max" else numpy_avg_pool
@@ -94,15 +82,11 @@ def contenders(kind, x, dout):
     def ours():
         return backward(dout, forward(x, param)[1])
 
-    def fallback():
-        with numpy_fallback():
-            return ours()
-
     def naive_first_image():
         return backward_naive(dout[:1], forward_naive(x[:1], param)[1])
 
     N = x.shape[0]
-    runs = {"core_ext (Cython)": (ours, 1), "core_ext NumPy fallback": (fallback, 1),
+    runs = {"core_ext (Cython)": (ours, 1), "core_ext NumPy fallback": (numpy_fallback(ours), 1),
             f"naive loops (N=1 x{N}, extrapolated)": (naive_first_image, N),
             "vectorised NumPy (windows+bincount)" if kind == "max" else
             "vectorised NumPy (windows+strided adds)": (lambda: vectorised(x, dout, ph, pw, s), 1)}
@@ -148,12 +132,9 @@ def bench_kind(kind, shape, repeats: int, quick: bool) -> None:
     check_agreement(kind, x, dout)
     runs = contenders(kind, x, dout)
     with TorchTimer(kind, repeats, quick) as torch_timer:
-        medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
-        medians |= torch_timer.medians()
-        times = {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
+        times = time_contenders(runs, torch_timer, repeats)
         torch64 = times.get("PyTorch CPU float64")
         bound = times["copy bound (x copied twice)"]
-
         t = table(["contender", "ms", "/ torch f64", "/ copy bound"])
         for name, seconds in times.items():
             t.add_row(name, f"{seconds * 1e3:.3f}", ratio(seconds, torch64), ratio(seconds, bound))
@@ -161,17 +142,9 @@ def bench_kind(kind, shape, repeats: int, quick: bool) -> None:
         out.print(f"{kind} pooling {ph}x{pw} stride {s} on x={shape}, forward+backward float64, "
                   f"median of {repeats}", soft_wrap=True)
         out.print(t)
-        ours = times["core_ext (Cython)"]
-        target = TARGETS.get(kind)
-        if torch64 is not None:
-            out.print(f"core_ext / PyTorch float64, from the table: {ours / torch64:.2f}"
-                      + ("" if target else " (no target)"))
-        if torch64 is not None and target:
-            paired = paired_ratios(timer(runs["core_ext (Cython)"][0], repeats),
-                                   torch_timer.timer("PyTorch CPU float64"),
-                                   1 if quick else PAIRED_ROUNDS)
-            out.print(paired_line("core_ext / PyTorch float64", paired, target), soft_wrap=True)
-    out.print(f"core_ext / copy bound: {ours / bound:.2f}\n")
+        report_vs_torch(out, times, runs["core_ext (Cython)"][0], torch_timer, repeats,
+                        1 if quick else PAIRED_ROUNDS, TARGETS.get(kind))
+    out.print(f"core_ext / copy bound: {times['core_ext (Cython)'] / bound:.2f}\n")
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """What the kernel benchmarks (bench_conv.py, bench_pool.py) share: the median of timed
-repeats after a warm-up, the machine line printed above each table, PyTorch when
-installed, and the table itself."""
+repeats after a warm-up, paired rounds for the target ratios, PyTorch timed in a child process,
+the NumPy-fallback contender, the machine line and the table."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -13,10 +14,14 @@ import sys
 import statistics
 import time
 from collections.abc import Callable
+from unittest import mock
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+import core_ext
 
 THREADS = 2  # the issue's setting: this machine's two cores, for every contender
 PAIRED_ROUNDS = 7  # alternating rounds of core_ext and a contender, for a target ratio
@@ -77,17 +82,49 @@ def paired_line(what: str, ratios: list[float], target: float) -> str:
             + ", ".join(f"{r:.2f}" for r in ratios))
 
 
+def numpy_fallback(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` run on core_ext's NumPy fallback: no kernels and no recycling memory handler,
+    as an import without the compiled extension would set it up."""
+    def run():
+        with mock.patch.multiple(core_ext, _conv=None, _memory=None, _pool=None):
+            return fn()
+    return run
+
+
+def time_contenders(runs: dict[str, tuple[Callable[[], object], int]], torch_timer: TorchTimer,
+                    repeats: int) -> dict[str, float]:
+    """Seconds per contender: the median of ``runs`` (name -> (callable, multiplier applied
+    to its time)) timed here, then PyTorch's from ``torch_timer``."""
+    medians = median_times({name: fn for name, (fn, _) in runs.items()}, repeats)
+    medians |= torch_timer.medians()
+    return {name: seconds * runs.get(name, (None, 1))[1] for name, seconds in medians.items()}
+
+
+def report_vs_torch(out: Console, times: dict[str, float], ours: Callable[[], object],
+                    torch_timer: TorchTimer, repeats: int, rounds: int,
+                    target: float | None) -> None:
+    """The core_ext / PyTorch float64 lines: the table's ratio, and where there is a target
+    the median of paired rounds that judges it. Nothing without PyTorch."""
+    torch64 = times.get("PyTorch CPU float64")
+    if torch64 is None:
+        return
+    out.print(f"core_ext / PyTorch float64, from the table: "
+              f"{times['core_ext (Cython)'] / torch64:.2f}" + ("" if target else " (no target)"))
+    if target:
+        paired = paired_ratios(timer(ours, repeats), torch_timer.timer("PyTorch CPU float64"),
+                               rounds)
+        out.print(paired_line("core_ext / PyTorch float64", paired, target), soft_wrap=True)
+
+
 def load_torch():
-    """PyTorch limited to THREADS threads, or None when it is not installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
+    """PyTorch limited to THREADS threads (only the child process of :class:`TorchTimer`,
+    started where PyTorch is installed, loads it)."""
+    import torch
     torch.set_num_threads(THREADS)
     return torch
 
 
-def machine(torch_version: str | None) -> str:
+def machine(torch_release: str | None) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -97,9 +134,9 @@ def machine(torch_version: str | None) -> str:
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     return (f"{cpu}, {os.cpu_count()} CPUs; Python {platform.python_version()}, NumPy "
             f"{np.__version__} ({blas.get('name')} {blas.get('version')}); "
-            f"PyTorch {torch_version or 'not installed'}; "
+            f"PyTorch {torch_release or 'not installed'}; "
             f"LAYERLAB_THREADS={os.environ.get('LAYERLAB_THREADS', 'unset (all CPUs)')}, "
-            f"torch threads {THREADS if torch_version else '-'} (timed in a child process)")
+            f"torch threads {THREADS if torch_release else '-'} (timed in a child process)")
 
 
 def table(columns: list[str]) -> Table:
@@ -130,14 +167,15 @@ def start(doc: str):
     ``torch_only`` is set in the child process that times PyTorch (see :class:`TorchTimer`);
     otherwise the machine line is printed here.
     """
-    import argparse
-
-    import core_ext
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per contender (median)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat (smoke test)")
     parser.add_argument("--torch-only", metavar="CASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # THREADS for everyone: core_ext (unless LAYERLAB_THREADS says otherwise) and BLAS here;
+    # PyTorch in load_torch
+    os.environ.setdefault("LAYERLAB_THREADS", str(THREADS))
+    threadpool_limits(THREADS)
     if args.torch_only is None:
         console().print(f"machine: {machine(torch_version())}; core_ext compiled: "
                         f"{core_ext.COMPILED}\n", soft_wrap=True)
