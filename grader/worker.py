@@ -311,27 +311,27 @@ def preload(packages, paths, allowed):
 def lock_down(cfg):
     limits = cfg["limits"]
     extra = [str(p) for p in cfg.get("extra_paths", ())]
-    packages = set(sys.stdlib_module_names) | {"numpy"} | set(cfg.get("extra_imports", ()))
-    preload(cfg.get("extra_imports", ()), extra, packages)
+    ours = list(cfg.get("extra_imports", ()))  # our packages this worker's tasks may import
+    allowed_packages = set(sys.stdlib_module_names) | {"numpy"} | set(ours)
+    preload(ours, extra, allowed_packages)
     prot = {"resource limits": sandbox.apply_rlimits(limits)}
     prot["network"] = sandbox.new_network_namespace()
     prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
                                           [cfg["work_dir"]])
     if prot["filesystem"].startswith("Landlock"):
         prot["readable files"] = "the interpreter, NumPy and the submission" + "".join(
-            f", a copy of {name} (with the libraries it loaded)"
-            for name in cfg.get("extra_imports", ()))
+            f", a copy of {name} (with the libraries it loaded)" for name in ours)
     prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
     prot["system calls"] = sandbox.seccomp()
     own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]
-    allowed = packages | set(own)
+    allowed = allowed_packages | set(own)
     sys.meta_path[:] = [ImportGate(allowed, cfg.get("refusals", {}))] + [
         f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
         or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
                  importlib.machinery.PathFinder)]
     sys.path[:] = [cfg["submission_dir"], *extra] + [p for p in sys.path if "-packages" not in p]
     prot["imports"] = "only the standard library, numpy and the submission's own files" + \
-        "".join(f", {name}" for name in cfg.get("extra_imports", ()))
+        "".join(f", {name}" for name in ours)
     return prot
 
 
