@@ -25,3 +25,29 @@ def numerical_gradient(f: Callable[[np.ndarray], object], x: np.ndarray,
         x[ix] = old
         grad[ix] = np.sum(df * (plus - minus)) / (2 * h)
     return grad
+
+
+def check_backward(student, forward: str, backward: str, args: tuple, grad_names: tuple[str, ...],
+                   dout: np.ndarray) -> None:
+    """Every gradient the student's ``backward`` returns against numerical gradients of the
+    student's ``forward`` (both run in the worker through ``student``).
+
+    ``args`` are the forward's inputs; the first len(grad_names) of them are differentiated,
+    the rest (a param dict) are passed unchanged. Raises :class:`grader.compare.Mismatch`
+    on a wrong output shape, a wrong number of gradients or a gradient that differs."""
+    from grader.compare import Mismatch, check_array, expect_tuple
+
+    __tracebackhide__ = True
+    first, cache = student.forward(forward, *args)
+    if np.shape(first) != dout.shape:
+        raise Mismatch(f"{forward} returned an output of shape {np.shape(first)}; "
+                       f"expected {dout.shape}")
+    grads = getattr(student, backward)(dout, cache)
+    grads = expect_tuple(grads, grad_names, backward) if len(grad_names) > 1 else (grads,)
+
+    def out(i, value):
+        return student.forward(forward, *args[:i], value, *args[i + 1:])[0]
+
+    for i, (name, got) in enumerate(zip(grad_names, grads)):
+        numeric = numerical_gradient(lambda v: out(i, v), args[i], dout)
+        check_array(name, got, numeric, rtol=1e-5, atol=1e-8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.compare import Mismatch, check_array, check_scalar, expect_tuple
-from grader.numeric import numerical_gradient
+from grader.numeric import check_backward, numerical_gradient
 
 # The notes' examples, each a single 2-d image or kernel.
 NOTES_X = np.array([[1, 1, 1, 1, 1], [-1, 0, -3, 0, 1], [2, 1, 1, -1, 0], [0, -1, 1, 2, 1],
@@ -28,27 +28,6 @@ def image(a):
 
 def pool_param(height, width, stride):
     return {"pool_height": height, "pool_width": width, "stride": stride}
-
-
-def check_numerical(student, forward, backward, args, grad_names, dout):
-    """Every gradient ``backward`` returns against numerical gradients of ``forward``.
-
-    ``args`` are the forward's inputs; the first len(grad_names) of them are differentiated,
-    the rest (the param dict) are passed unchanged."""
-    __tracebackhide__ = True
-    first, cache = student.forward(forward, *args)
-    if np.shape(first) != dout.shape:
-        raise Mismatch(f"{forward} returned an output of shape {np.shape(first)}; "
-                       f"expected {dout.shape}")
-    grads = getattr(student, backward)(dout, cache)
-    grads = expect_tuple(grads, grad_names, backward) if len(grad_names) > 1 else (grads,)
-
-    def out(i, value):
-        return student.forward(forward, *args[:i], value, *args[i + 1:])[0]
-
-    for i, (name, got) in enumerate(zip(grad_names, grads)):
-        numeric = numerical_gradient(lambda v: out(i, v), args[i], dout)
-        check_array(name, got, numeric, rtol=1e-5, atol=1e-8)
 
 
 # -- a2.carryover ---------------------------------------------------------------------------------
@@ -76,7 +55,7 @@ def test_carryover_gradients_numerical(student):
     """affine_backward and softmax_loss: gradients agree with numerical gradients of your code"""
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 3)), rng.standard_normal(3)
-    check_numerical(student, "affine_forward", "affine_backward", (x, w, b),
+    check_backward(student, "affine_forward", "affine_backward", (x, w, b),
                     ("dx", "dw", "db"), rng.standard_normal((3, 3)))
     scores, y = rng.standard_normal((3, 4)), np.array([0, 3, 1])
 
@@ -132,7 +111,7 @@ def test_conv_backward_numerical(student):
     x, w, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2)), \
         rng.standard_normal(3)
     conv_param = {"stride": 2, "pad": 1}  # H' = 1 + (5 + 2 - 3) // 2 = 3, W' = 3
-    check_numerical(student, "conv_forward_naive", "conv_backward_naive",
+    check_backward(student, "conv_forward_naive", "conv_backward_naive",
                     (x, w, b, conv_param), ("dx", "dw", "db"), rng.standard_normal((2, 3, 3, 3)))
 
 
@@ -166,7 +145,7 @@ def test_max_pool_backward_numerical(student):
     """max_pool_backward_naive: dx agrees with numerical gradients (3x2 windows, stride 2)"""
     rng = np.random.default_rng(2)
     x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) / 10.0  # distinct values: no ties
-    check_numerical(student, "max_pool_forward_naive", "max_pool_backward_naive",
+    check_backward(student, "max_pool_forward_naive", "max_pool_backward_naive",
                     (x, pool_param(3, 2, 2)), ("dx",), rng.standard_normal((2, 2, 3, 3)))
 
 
@@ -187,7 +166,7 @@ def test_avg_pool_backward_numerical(student):
     """avg_pool_backward_naive: dx agrees with numerical gradients (overlapping 3x3, stride 2)"""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 6, 7))
-    check_numerical(student, "avg_pool_forward_naive", "avg_pool_backward_naive",
+    check_backward(student, "avg_pool_forward_naive", "avg_pool_backward_naive",
                     (x, pool_param(3, 3, 2)), ("dx",), rng.standard_normal((2, 3, 2, 3)))
 
 
@@ -220,6 +199,6 @@ def test_spatial_batchnorm_backward_numerical(student):
     rng = np.random.default_rng(5)
     x = 3.0 * rng.standard_normal((2, 3, 3, 2)) + rng.uniform(-5, 5, (1, 3, 1, 1))
     gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
-    check_numerical(student, "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    check_backward(student, "spatial_batchnorm_forward", "spatial_batchnorm_backward",
                     (x, gamma, beta, {"mode": "train"}), ("dx", "dgamma", "dbeta"),
                     rng.standard_normal(x.shape))

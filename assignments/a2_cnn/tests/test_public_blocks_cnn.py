@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.compare import Mismatch, check_array, check_scalar, expect_tuple
-from grader.numeric import numerical_gradient
+from grader.numeric import check_backward, numerical_gradient
 
 NOTES_X = np.array([[1, 1, 1, 1, 1], [-1, 0, -3, 0, 1], [2, 1, 1, -1, 0], [0, -1, 1, 2, 1],
                     [1, 2, 1, 1, 1]], dtype=float)
@@ -18,16 +18,7 @@ FLIPPED_K = np.array([[-1, 0, 0], [0, 0, 0], [0, 0, 1]], dtype=float)  # the not
 def check_block(student, block, args, dout):
     """dx, dw, db of <block>_backward against numerical gradients of <block>_forward."""
     __tracebackhide__ = True
-    _, cache = student.forward(f"{block}_forward", *args)
-    grads = expect_tuple(getattr(student, f"{block}_backward")(dout, cache), ("dx", "dw", "db"),
-                         f"{block}_backward")
-
-    def out(i, value):
-        return student.forward(f"{block}_forward", *args[:i], value, *args[i + 1:])[0]
-
-    for i, (name, got) in enumerate(zip(("dx", "dw", "db"), grads)):
-        numeric = numerical_gradient(lambda v: out(i, v), args[i], dout)
-        check_array(name, got, numeric, rtol=1e-5, atol=1e-8)
+    check_backward(student, f"{block}_forward", f"{block}_backward", args, ("dx", "dw", "db"), dout)
 
 
 @pytest.mark.task("a2.blocks")
