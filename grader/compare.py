@@ -98,14 +98,18 @@ def check_forward(student, ref, layer: str, *args, rtol: float = 1e-6, suffix: s
 
 
 def check_backward(student, ref, layer: str, args: tuple, grads: tuple[str, ...],
-                   dout: np.ndarray, *, rtol: float = 1e-6, suffix: str = "") -> None:
+                   dout: np.ndarray | np.random.Generator, *, rtol: float = 1e-6,
+                   suffix: str = "") -> None:
     """Every gradient ``<layer>_backward<suffix>`` returns matches the reference for upstream
-    ``dout``."""
+    ``dout``; given a Generator instead, dout is drawn from it (standard normal) in the shape
+    of the reference's output."""
     __tracebackhide__ = True
     forward, backward = f"{layer}_forward{suffix}", f"{layer}_backward{suffix}"
+    ref_out, ref_cache = getattr(ref, forward)(*args)
+    if isinstance(dout, np.random.Generator):
+        dout = dout.standard_normal(np.shape(ref_out))
     _, cache = student.forward(forward, *args)
     got = expect_tuple(getattr(student, backward)(dout, cache), grads, backward)
-    _, ref_cache = getattr(ref, forward)(*args)
     expected = expect_tuple(getattr(ref, backward)(dout, ref_cache), grads, f"reference {backward}")
     for name, g, e in zip(grads, got, expected):
         check_array(name, g, e, rtol=rtol)

@@ -34,20 +34,9 @@ def conv_inputs(rng, x_shape, w_shape, stride, pad):
     return x, w, b, {"stride": stride, "pad": pad}
 
 
-def conv_out_shape(x_shape, w_shape, stride, pad):
-    (N, _, H, W), (F, _, HH, WW) = x_shape, w_shape
-    return N, F, 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
-
-
 def pool_inputs(rng, case):
     *conv, ph, pw, ps = case
     return (*conv_inputs(rng, *conv), {"pool_height": ph, "pool_width": pw, "stride": ps})
-
-
-def pool_out_shape(case):
-    *conv, ph, pw, ps = case
-    N, F, H, W = conv_out_shape(*conv)
-    return N, F, 1 + (H - ph) // ps, 1 + (W - pw) // ps
 
 
 @pytest.mark.points(2)
@@ -55,8 +44,7 @@ def pool_out_shape(case):
 def test_conv_relu(student, ref, rng, case):
     """conv_relu_forward/backward: out, dx, dw and db match the reference"""
     check_forward(student, ref, "conv_relu", *conv_inputs(rng, *case))
-    check_backward(student, ref, "conv_relu", conv_inputs(rng, *case), ("dx", "dw", "db"),
-                   rng.standard_normal(conv_out_shape(*case)))
+    check_backward(student, ref, "conv_relu", conv_inputs(rng, *case), ("dx", "dw", "db"), rng)
 
 
 @pytest.mark.points(3)
@@ -64,8 +52,7 @@ def test_conv_relu(student, ref, rng, case):
 def test_conv_relu_pool(student, ref, rng, case):
     """conv_relu_pool_forward/backward (max pooling): out, dx, dw and db match the reference"""
     check_forward(student, ref, "conv_relu_pool", *pool_inputs(rng, case))
-    check_backward(student, ref, "conv_relu_pool", pool_inputs(rng, case), ("dx", "dw", "db"),
-                   rng.standard_normal(pool_out_shape(case)))
+    check_backward(student, ref, "conv_relu_pool", pool_inputs(rng, case), ("dx", "dw", "db"), rng)
 
 
 @pytest.mark.points(2)

@@ -51,11 +51,6 @@ def conv_inputs(rng, case):
     return x, w, rng.standard_normal(w_shape[0]), {"stride": stride, "pad": pad}
 
 
-def conv_out_shape(case):
-    (N, _, H, W), (F, _, HH, WW), stride, pad = case
-    return N, F, 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
-
-
 @pytest.mark.task("a2.conv")
 @pytest.mark.points(4)
 @pytest.mark.parametrize("case", CONV_CASES, ids=conv_id)
@@ -69,8 +64,7 @@ def test_conv_forward(student, ref, rng, case):
 @pytest.mark.parametrize("case", CONV_CASES, ids=conv_id)
 def test_conv_backward(student, ref, rng, case):
     """conv_backward_naive: dx, dw and db match the reference"""
-    check_backward(student, ref, "conv", conv_inputs(rng, case), ("dx", "dw", "db"),
-                   rng.standard_normal(conv_out_shape(case)))
+    check_backward(student, ref, "conv", conv_inputs(rng, case), ("dx", "dw", "db"), rng)
 
 
 # (x shape, pool_height, pool_width, stride)
@@ -95,11 +89,6 @@ def pool_param(case):
     return {"pool_height": ph, "pool_width": pw, "stride": stride}
 
 
-def pool_out_shape(case):
-    (N, C, H, W), ph, pw, stride = case
-    return N, C, 1 + (H - ph) // stride, 1 + (W - pw) // stride
-
-
 over_pools = pytest.mark.parametrize("case", POOL_CASES, ids=pool_id)
 
 
@@ -117,7 +106,7 @@ def test_max_pool_forward(student, ref, rng, case):
 def test_max_pool_backward(student, ref, rng, case):
     """max_pool_backward_naive: dx matches the reference (distinct values)"""
     check_backward(student, ref, "max_pool", (rng.standard_normal(case[0]), pool_param(case)),
-                   ("dx",), rng.standard_normal(pool_out_shape(case)))
+                   ("dx",), rng)
 
 
 @pytest.mark.task("a2.max_pool")
@@ -127,8 +116,7 @@ def test_max_pool_ties(student, ref, rng, case):
     """max_pool (ties): dx goes to the first maximum of each window in row-major order only"""
     x = rng.integers(-2, 3, case[0]).astype(np.float64)
     check_forward(student, ref, "max_pool", x, pool_param(case))
-    check_backward(student, ref, "max_pool", (x, pool_param(case)), ("dx",),
-                   rng.standard_normal(pool_out_shape(case)))
+    check_backward(student, ref, "max_pool", (x, pool_param(case)), ("dx",), rng)
 
 
 @pytest.mark.task("a2.max_pool")
@@ -159,4 +147,4 @@ def test_avg_pool_forward(student, ref, rng, case):
 def test_avg_pool_backward(student, ref, rng, case):
     """avg_pool_backward_naive: dx matches the reference (overlaps add up, gaps stay 0)"""
     check_backward(student, ref, "avg_pool", (rng.standard_normal(case[0]), pool_param(case)),
-                   ("dx",), rng.standard_normal(pool_out_shape(case)))
+                   ("dx",), rng)
