@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import wire
+from grader.spec import Limits
 
 WORKER = Path(__file__).with_name("worker.py")
 _SIGNALS = {
@@ -34,19 +35,6 @@ _SIGNALS = {
     signal.SIGXFSZ: "exceeded the file-size limit",
     signal.SIGILL: "crashed with an illegal instruction",
 }
-
-
-@dataclass
-class Limits:
-    """Resource limits for one worker process and each call into it."""
-
-    call_timeout: float = 10.0
-    cpu_seconds: int = 300
-    memory_mb: int = 4096
-    file_size_mb: int = 16
-    open_files: int = 64
-    max_reply_mb: int = 512
-    startup_timeout: float = 30.0
 
 
 class StudentError(Exception):

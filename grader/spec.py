@@ -12,11 +12,22 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from grader.session import Limits
-
 ROOT = Path(__file__).resolve().parent.parent
 # Packages of ours that an assignment's [imports] table may let a task import in the sandbox.
 PROVIDED_PACKAGES = ("core_ext",)
+
+
+@dataclass
+class Limits:
+    """Resource limits for one worker process and each call into it."""
+
+    call_timeout: float = 10.0
+    cpu_seconds: int = 300
+    memory_mb: int = 4096
+    file_size_mb: int = 16
+    open_files: int = 64
+    max_reply_mb: int = 512
+    startup_timeout: float = 30.0
 
 
 class UsageError(Exception):

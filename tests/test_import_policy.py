@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from grader.policy import Sessions
-from grader.session import Limits, StudentError
-from grader.spec import ROOT, Assignment, UsageError, _load
+from grader.session import StudentError
+from grader.spec import ROOT, Assignment, Limits, UsageError, _load
 
 POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
