@@ -4,13 +4,19 @@ Accepted, all graded the same: the student's copy of the assignment folder, a ``
 (with or without a top folder), or the ``.py`` files flat in one folder (as Gradescope delivers
 them). The folder holding the assignment's modules is found at the shallowest depth; only its
 ``.py`` files are copied, so nothing else a submission carries reaches the worker.
+
+:func:`locate` then finds each function by name among the staged modules, whatever file the
+student wrote it in, by reading their syntax trees (no student code runs here).
 """
 
 from __future__ import annotations
 
+import ast
 import shutil
 import zipfile
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.spec import Assignment, UsageError
@@ -99,3 +105,141 @@ def _module_folder(path: Path, names: list[str], spec: Assignment) -> str:
 
 def clean(dest: Path) -> None:
     shutil.rmtree(dest, ignore_errors=True)
+
+
+# -- where each function is defined -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the staged submission defines each of the assignment's functions and classes.
+
+    ``modules`` maps every name of ``Assignment.functions()`` to the module to call it from
+    (without ``.py``); ``notes`` says, one line per pair of modules, which names were found
+    outside the module the assignment puts them in; ``duplicates`` maps each name defined in
+    several modules to the error its calls fail with (``modules`` keeps its expected module).
+    """
+
+    modules: dict[str, str]
+    notes: list[str]
+    duplicates: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Definition:
+    module: str
+    line: int
+    stub: bool  # still the untouched stub: a docstring and ``raise NotImplementedError``
+
+
+def locate(staged: Path, spec: Assignment) -> Layout:
+    """Find each of the assignment's names among the staged modules, by reading their source.
+
+    Trusted side: nothing is imported or run. A top-level ``def``, ``class`` or ``name = ...``
+    (also inside a top-level ``if`` or ``try``) defines a name; an import does not. A name
+    defined in one module is called from there, wherever the assignment expects it; an
+    untouched stub gives way to a real definition elsewhere; two real definitions are a
+    duplicate. A name defined nowhere (or in a module that does not parse) stays in its expected
+    module, where the worker reports what is wrong with it.
+    """
+    expected = spec.functions()
+    found = _definitions(staged, set(expected))
+    modules, duplicates = {}, {}
+    moved: dict[tuple[str, str, bool], list[str]] = {}
+    for name, home in expected.items():
+        defs = found.get(name, [])
+        real = [d for d in defs if not d.stub]
+        if len(real) > 1:
+            duplicates[name] = _defined_twice(name, real)
+            modules[name] = home
+            continue
+        modules[name] = real[0].module if real else _stub_module(defs, home)
+        if modules[name] != home:
+            stub_at_home = any(d.module == home for d in defs)
+            moved.setdefault((modules[name], home, stub_at_home), []).append(name)
+    notes = [_moved_note(names, *key) for key, names in moved.items()]
+    return Layout(modules, notes, duplicates)
+
+
+def _definitions(staged: Path, names: set[str]) -> dict[str, list[_Definition]]:
+    """Each name's definitions, one per module (the last one there, as Python would keep)."""
+    found: dict[str, list[_Definition]] = {}
+    for path in sorted(staged.glob("*.py")):
+        tree = _parse(path.read_bytes()) if _is_module(path.name) else None
+        last = {n: _Definition(path.stem, node.lineno, _is_stub(node))
+                for n, node in _top_level(tree.body if tree else []) if n in names}
+        for name, definition in last.items():
+            found.setdefault(name, []).append(definition)
+    return found
+
+
+def _is_module(filename: str) -> bool:
+    """An importable module of the student's, not a package marker or a test file of theirs."""
+    stem = filename.removesuffix(".py")
+    return (stem.isidentifier() and stem != "__init__" and stem != "conftest"
+            and not stem.startswith("test_") and not stem.endswith("_test"))
+
+
+def _parse(source: bytes) -> ast.Module | None:
+    """The module's syntax tree, or None if it does not parse (the worker then says why)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[tuple[str, ast.stmt]]:
+    """(name, node) for each definition in ``body`` and its top-level ``if``/``try`` blocks."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name, node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            yield from ((t.id, node) for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.If):
+            yield from _top_level(node.body + node.orelse)
+        elif isinstance(node, (ast.Try, ast.TryStar)):
+            handlers = [stmt for handler in node.handlers for stmt in handler.body]
+            yield from _top_level(node.body + handlers + node.orelse + node.finalbody)
+
+
+def _is_stub(node: ast.stmt) -> bool:
+    """A function whose body is a docstring and ``raise NotImplementedError(...)``, or a class
+    made of such methods."""
+    if isinstance(node, ast.ClassDef):
+        body = _without_docstring(node.body)
+        return bool(body) and all(_is_stub(stmt) for stmt in body)
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    body = _without_docstring(node.body)
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    exc = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    first = body[0] if body else None
+    is_doc = (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+              and isinstance(first.value.value, str))
+    return body[1:] if is_doc else body
+
+
+def _stub_module(stubs: list[_Definition], home: str) -> str:
+    """Where to call a name with no real definition: its expected module unless only another
+    module has (a stub of) it."""
+    if not stubs or any(d.module == home for d in stubs):
+        return home
+    return stubs[0].module
+
+
+def _defined_twice(name: str, defs: list[_Definition]) -> str:
+    places = [f"{d.module}.py (line {d.line})" for d in defs]
+    listed = ", ".join(places[:-1]) + " and " + places[-1]
+    return f"{name} is defined in {'both ' if len(defs) == 2 else ''}{listed}; keep one"
+
+
+def _moved_note(names: list[str], found: str, home: str, stub_at_home: bool) -> str:
+    where = f"{', '.join(names)}: found in {found}.py (expected in {home}.py"
+    if stub_at_home:
+        where += f", whose untouched stub{' was' if len(names) == 1 else 's were'} ignored"
+    return where + ")"

@@ -1,6 +1,7 @@
 """Submission layouts: a copy of the assignment folder, a zip (with or without a top folder) and
 flat files are graded the same; anything else is a one-line UsageError naming the problem."""
 import shutil
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -210,3 +211,147 @@ def test_corrupt_zip(a1, tmp_path, damage):
     path.write_bytes(data)
     text = usage_error(path, a1)
     assert str(path) in text
+
+
+# -- locate: each function found by name, whatever module holds it --------------------------------
+
+def staged(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def real(name: str, args: str = "x") -> str:
+    return f"def {name}({args}):\n    return {args.split(',')[0]}\n"
+
+
+def stub(name: str, args: str = "x") -> str:
+    return f'def {name}({args}):\n    """Docs."""\n    raise NotImplementedError("implement {name}")\n'
+
+
+@pytest.mark.parametrize("folder", ["solution", "folder"])
+@pytest.mark.parametrize("aid", ["a1", "a2"])
+def test_reference_and_stubs_are_found_where_the_assignment_puts_them(aid, folder):
+    assignment = spec.get(aid)
+    layout = submission.locate(getattr(assignment, folder), assignment)
+    assert layout == submission.Layout(assignment.functions(), [], {})
+
+
+def test_a_function_in_a_module_of_the_students_own_is_called_there(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {
+        "layers.py": real("affine_forward", "x, w, b"),
+        "my_layers.py": real("dropout_forward", "x, p") + real("dropout_backward", "d, c"),
+    }), a1)
+    assert layout.modules["dropout_forward"] == layout.modules["dropout_backward"] == "my_layers"
+    assert layout.modules["affine_forward"] == "layers"
+    assert layout.notes == ["dropout_forward, dropout_backward: found in my_layers.py "
+                            "(expected in layers.py)"]
+    assert layout.duplicates == {}
+
+
+def test_a_function_defined_nowhere_stays_in_its_expected_module(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {"helpers.py": "x = 1\n"}), a1)
+    assert layout == submission.Layout(a1.functions(), [], {})
+
+
+def test_a_function_defined_in_two_modules_is_a_duplicate_naming_both(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {
+        "layers.py": real("affine_forward", "x, w, b") + real("affine_backward", "d, c"),
+        "net.py": "import numpy as np\n\n\n" + real("affine_forward", "x, w, b"),
+    }), a1)
+    assert layout.duplicates == {"affine_forward": "affine_forward is defined in both layers.py "
+                                                   "(line 1) and net.py (line 4); keep one"}
+    assert layout.modules["affine_forward"] == layout.modules["affine_backward"] == "layers"
+    assert layout.notes == []
+
+
+def test_three_definitions_are_all_named(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {
+        f"{m}.py": real("sgd", "w, dw") for m in ("optim", "a", "b")}), a1)
+    assert layout.duplicates["sgd"] == ("sgd is defined in a.py (line 1), b.py (line 1) and "
+                                        "optim.py (line 1); keep one")
+
+
+def test_redefining_a_function_in_the_same_module_is_no_duplicate(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {
+        "optim.py": stub("sgd", "w, dw") + real("sgd", "w, dw"),
+        "mine.py": stub("sgd", "w, dw"),
+    }), a1)
+    assert layout.modules["sgd"] == "optim" and layout.duplicates == {} and layout.notes == []
+
+
+def test_an_untouched_stub_gives_way_to_a_real_definition_elsewhere(tmp_path):
+    a2 = spec.get("a2")
+    shutil.copytree(a2.folder, tmp_path / "s", ignore=shutil.ignore_patterns("tests", "*.md",
+                                                                             "*.toml"))
+    with open(tmp_path / "s" / "layers.py", "a") as layers:
+        layers.write("\n" + real("conv_relu_forward", "x, w, b, conv_param"))
+    layout = submission.locate(tmp_path / "s", a2)
+    assert layout.modules["conv_relu_forward"] == "layers"
+    assert layout.modules["conv_relu_backward"] == "layer_utils"  # only its stub, at home
+    assert layout.notes == ["conv_relu_forward: found in layers.py (expected in layer_utils.py, "
+                            "whose untouched stub was ignored)"]
+    assert layout.duplicates == {}
+
+
+def test_a_class_is_found_and_an_untouched_stub_class_gives_way(a1, tmp_path):
+    stub_class = ('class FullyConnectedNet:\n    """Docs."""\n\n'
+                  + "".join("    " + line + "\n" for line in stub("loss", "self, X").splitlines()))
+    layout = submission.locate(staged(tmp_path / "s", {
+        "fc_net.py": stub_class + stub("train", "model"),
+        "model.py": "class FullyConnectedNet:\n    def loss(self, X):\n        return 0.0\n",
+        "loop.py": stub("train", "model"),
+    }), a1)
+    assert layout.modules["FullyConnectedNet"] == "model"
+    assert layout.modules["train"] == "fc_net"  # stubs only: the expected module's
+    assert layout.notes == ["FullyConnectedNet: found in model.py (expected in fc_net.py, "
+                            "whose untouched stub was ignored)"]
+
+
+def test_a_stub_in_another_module_only_is_called_there(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {"mine.py": stub("sgd", "w, dw")}), a1)
+    assert layout.modules["sgd"] == "mine"
+    assert layout.notes == ["sgd: found in mine.py (expected in optim.py)"]
+
+
+def test_imports_define_nothing(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {
+        "layers.py": real("affine_forward", "x, w, b"),
+        "layer_utils.py": ("from layers import *\nfrom layers import affine_forward\n"
+                           "import layers as affine_backward\n"),
+    }), a1)
+    assert layout == submission.Layout(a1.functions(), [], {})
+
+
+def test_definitions_inside_top_level_if_and_try_and_assignments_count(a1, tmp_path):
+    layout = submission.locate(staged(tmp_path / "s", {"mine.py": (
+        "try:\n    import scipy\nexcept ImportError:\n" + textwrap.indent(real("sgd", "w"), "    ")
+        + "if True:\n    pass\nelse:\n" + textwrap.indent(real("adam", "w"), "    ")
+        + "rmsprop = sgd\nsgd_momentum: object = sgd\nrelu_forward, relu_backward = sgd, sgd\n"
+        + "def helper():\n" + textwrap.indent(real("tanh_forward"), "    ")
+        + "class Helper:\n" + textwrap.indent(real("tanh_backward"), "    ")
+    )}), a1)
+    found = {name for name, module in layout.modules.items() if module == "mine"}
+    assert found == {"sgd", "adam", "rmsprop", "sgd_momentum"}
+
+
+@pytest.mark.parametrize("source", [b"def affine_forward(x, w, b):\n    return (\n",
+                                    b"def affine_forward(x, w, b): pass\n\x00",
+                                    b"# -*- coding: no-such-codec -*-\ndef affine_forward(): 0\n",
+                                    b"def affine_forward(): pass\nx = " + b"-" * 200_000 + b"1\n"],
+                         ids=["syntax error", "null byte", "unknown encoding", "parser gives up"])
+def test_a_module_that_does_not_parse_defines_nothing(a1, tmp_path, source):
+    folder = staged(tmp_path / "s", {"layers.py": real("affine_forward", "x, w, b")})
+    (folder / "broken.py").write_bytes(source)
+    assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
+    (folder / "layers.py").write_bytes(source)  # the worker reports why it does not import
+    assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
+
+
+@pytest.mark.parametrize("name", ["test_mine.py", "mine_test.py", "conftest.py", "__init__.py",
+                                  "my-layers.py"])
+def test_test_files_and_files_that_cannot_be_imported_define_nothing(a1, tmp_path, name):
+    folder = staged(tmp_path / "s", {"gradient_check.py": real("rel_error", "x, y"),
+                                     name: real("rel_error", "x, y") + real("sgd", "w")})
+    assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
