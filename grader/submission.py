@@ -2,8 +2,9 @@
 
 Accepted, all graded the same: the student's copy of the assignment folder, a ``.zip`` of it
 (with or without a top folder), or the ``.py`` files flat in one folder (as Gradescope delivers
-them). The folder holding the assignment's modules is found at the shallowest depth; only its
-``.py`` files are copied, so nothing else a submission carries reaches the worker.
+them). The folder holding the assignment's modules is found at the shallowest depth (failing
+that, the folder of ``.py`` files that define the assignment's functions under other names);
+only its ``.py`` files are copied, so nothing else a submission carries reaches the worker.
 
 :func:`locate` then finds each function by name among the staged modules, whatever file the
 student wrote it in, by reading their syntax trees (no student code runs here).
@@ -15,7 +16,7 @@ import ast
 import shutil
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +25,7 @@ from grader.spec import Assignment, UsageError
 MAX_FILE_BYTES = 2 << 20
 MAX_ZIP_ENTRIES = 5000
 MAX_DEPTH = 4
+MAX_SCANNED = 200  # .py files read, shallowest first, to find a folder by what it defines
 _SKIP = {"__MACOSX", "__pycache__", ".git", ".venv", "node_modules"}
 
 
@@ -52,7 +54,7 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
         size = lambda name: infos[name].file_size  # noqa: E731
     else:
         raise UsageError(f"{path}: expected a folder or a .zip file")
-    folder = _module_folder(path, list(files), spec)
+    folder = _module_folder(path, list(files), spec, read, size)
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in files:
@@ -89,18 +91,39 @@ def _depth(folder: str) -> int:
     return 0 if folder == "." else folder.count("/") + 1
 
 
-def _module_folder(path: Path, names: list[str], spec: Assignment) -> str:
+def _module_folder(path: Path, names: list[str], spec: Assignment,
+                   read: Callable[[str], bytes], size: Callable[[str], int]) -> str:
+    """The shallowest folder holding the assignment's modules or, if no file has one of their
+    names, .py files that define the assignment's functions (e.g. a lone cs231n_layers.py)."""
     wanted = {f"{m}.py" for m in spec.modules}
-    folders = sorted({str(PurePosixPath(n).parent) for n in names if PurePosixPath(n).name in wanted},
-                     key=lambda f: (_depth(f), f))
+    hits = ([n for n in names if PurePosixPath(n).name in wanted]
+            or _defining_files(names, set(spec.functions()), read, size))
+    folders = sorted({str(PurePosixPath(n).parent) for n in hits}, key=lambda f: (_depth(f), f))
     if not folders:
+        example = next(iter(spec.functions()))
         raise UsageError(f"{path}: no submission files found; expected at least one of "
-                         f"{', '.join(sorted(wanted))}")
+                         f"{', '.join(sorted(wanted))}, or .py files that define the "
+                         f"assignment's functions (such as {example})")
     shallow = [f for f in folders if _depth(f) == _depth(folders[0])]
     if len(shallow) > 1:
         raise UsageError(f"{path}: ambiguous layout, assignment files in several folders: "
                          f"{', '.join(shallow)}")
     return folders[0]
+
+
+def _defining_files(names: list[str], functions: set[str], read: Callable[[str], bytes],
+                    size: Callable[[str], int]) -> list[str]:
+    """The .py files among ``names`` that define one of ``functions`` (the shallowest
+    ``MAX_SCANNED`` files are read)."""
+    scripts = sorted((n for n in names if PurePosixPath(n).suffix == ".py"
+                      and _is_module(PurePosixPath(n).name) and size(n) <= MAX_FILE_BYTES),
+                     key=lambda n: (_depth(str(PurePosixPath(n).parent)), n))
+    return [n for n in scripts[:MAX_SCANNED] if _defined_names(read(n)) & functions]
+
+
+def _defined_names(source: bytes) -> set[str]:
+    tree = _parse(source)
+    return {name for name, _ in _top_level(tree.body)} if tree else set()
 
 
 def clean(dest: Path) -> None:

@@ -213,6 +213,47 @@ def test_corrupt_zip(a1, tmp_path, damage):
     assert str(path) in text
 
 
+# -- folders found by what they define -----------------------------------------------------------
+
+def test_a_lone_layers_py_is_a_whole_a2_submission(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "layers.py").write_text("def affine_forward(x, w, b):\n    pass\n")
+    assert submission.stage(tmp_path / "sub", spec.get("a2"), tmp_path / "staged") == ["layers.py"]
+
+
+def test_a_folder_is_found_by_the_functions_its_files_define(a1, tmp_path):
+    path = make_zip(tmp_path / "cs231n.zip", {
+        "hw/cs231n_layers.py": b"def affine_forward(x, w, b):\n    pass\n",
+        "hw/notes.py": b"x = 1\n",
+        "hw/test_cs231n_layers.py": b"def rel_error(x, y):\n    pass\n",
+        "other/scratch.py": b"import layers\n",  # imports define nothing
+    })
+    assert submission.stage(path, a1, tmp_path / "staged") == [
+        "cs231n_layers.py", "notes.py", "test_cs231n_layers.py"]
+
+
+def test_files_named_as_the_modules_win_over_files_defining_functions(a1, tmp_path):
+    path = make_zip(tmp_path / "both.zip", {
+        "mine.py": b"def affine_forward(x, w, b):\n    pass\n",
+        "deep/er/layers.py": b"def affine_forward(x, w, b):\n    pass\n",
+    })
+    assert submission.stage(path, a1, tmp_path / "staged") == ["layers.py"]
+
+
+def test_folders_defining_functions_at_the_same_depth_are_ambiguous(a1, tmp_path):
+    path = make_zip(tmp_path / "two.zip", {"first/mine.py": b"def relu_forward(x):\n    pass\n",
+                                           "second/ours.py": b"def sgd(w, dw):\n    pass\n"})
+    text = usage_error(path, a1)
+    assert "ambiguous" in text and "first" in text and "second" in text
+
+
+def test_nothing_that_defines_a_function_is_a_usage_error(a1, tmp_path):
+    path = make_zip(tmp_path / "none.zip", {"hw/broken.py": b"def affine_forward(:\n",
+                                            "hw/test_mine.py": b"def rel_error(x, y): pass\n"})
+    text = usage_error(path, a1)
+    assert "no submission files" in text and "define the assignment's functions" in text
+
+
 # -- locate: each function found by name, whatever module holds it --------------------------------
 
 def staged(folder: Path, files: dict[str, str]) -> Path:
