@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from grader import wire
 from grader.spec import Limits
@@ -68,10 +68,9 @@ class WorkerSession:
         self.extra_imports = tuple(extra_imports)
         self.extra_paths = tuple(str(p) for p in extra_paths)
         self.refusals = dict(refusals or {})
-        self.call_timeout = self.limits.call_timeout
-        self.protections: dict[str, str] = {}
+        # What the latest worker's sandbox enforced: protection -> facts (grader.protections).
+        self.protections: dict[str, dict] = {}
         self.generation = 0
-        self.starts = 0
         self.calls: list[Call] = []
         self._proc: subprocess.Popen | None = None
         self._hung: dict[str, str] = {}
@@ -103,13 +102,13 @@ class WorkerSession:
             os.close(req_r)
             os.close(resp_w)
         self.generation += 1
-        self.starts += 1
-        self._imported: set[str] = set()
+        self._imported = set()
         ready = self._receive(time.monotonic() + self.limits.startup_timeout, "starting")
-        if not isinstance(ready, dict) or not ready.get("ready"):
+        if not (isinstance(ready, dict) and ready.get("ready")
+                and isinstance(ready.get("protections"), dict)):
             self._kill()
             raise StudentError("the sandbox worker did not start", kind="internal")
-        self.protections = {str(k): str(v) for k, v in ready["protections"].items()}
+        self.protections = ready["protections"]
 
     def _kill(self, grace: float = 0.0) -> int | None:
         """Kill the worker's process group; its exit code, or None if it was still running."""
@@ -133,9 +132,11 @@ class WorkerSession:
         return code
 
     def close(self) -> None:
+        """Stop the worker, if one is running."""
         self._kill()
 
-    def ensure_started(self) -> dict[str, str]:
+    def ensure_started(self) -> dict[str, dict]:
+        """Start a worker unless one is running; what its sandbox enforces (see ``protections``)."""
         if self._proc is None:
             self._start()
         return self.protections
@@ -169,7 +170,7 @@ class WorkerSession:
                                    "return_args": return_args}, f"calling {func}")
         except StudentError as err:
             if err.kind == "timeout":
-                self._hung[func] = f"{func} timed out after {self.call_timeout:g} s " \
+                self._hung[func] = f"{func} timed out after {self.limits.call_timeout:g} s " \
                     "in an earlier test; not run again"
             raise
         record.output = str(reply.get("output", ""))[:100_000]
@@ -178,8 +179,7 @@ class WorkerSession:
         if return_args:
             args_after = reply.get("args")
             if not isinstance(args_after, list) or len(args_after) != len(args):
-                self._kill()
-                raise StudentError("the worker sent a malformed reply", kind="protocol")
+                self._fail_protocol("the worker sent a malformed reply")
             return reply["value"], tuple(args_after)
         return reply["value"]
 
@@ -194,11 +194,11 @@ class WorkerSession:
     @contextlib.contextmanager
     def timeout(self, seconds: float):
         """Allow calls in this block ``seconds`` each (e.g. a training run)."""
-        saved, self.call_timeout = self.call_timeout, seconds
+        saved, self.limits = self.limits, replace(self.limits, call_timeout=seconds)
         try:
             yield
         finally:
-            self.call_timeout = saved
+            self.limits = saved
 
     def _import(self, module: str) -> None:
         try:
@@ -213,7 +213,7 @@ class WorkerSession:
 
     def _request(self, message: dict, doing: str) -> dict:
         """Send one request and read its reply; the worker is never left mid-conversation."""
-        deadline = time.monotonic() + self.call_timeout
+        deadline = time.monotonic() + self.limits.call_timeout
         try:
             self._send(wire.encode(message), deadline)
             reply = self._receive(deadline, doing)
@@ -224,8 +224,7 @@ class WorkerSession:
             raise
         if not (isinstance(reply, dict) and reply.get("ok") in (True, False)
                 and ("value" in reply if reply["ok"] else "message" in reply)):
-            self._kill()
-            raise StudentError(f"the worker sent a malformed reply while {doing}", kind="protocol")
+            self._fail_protocol(f"the worker sent a malformed reply while {doing}")
         if not reply["ok"]:
             raise StudentError(str(reply["message"]), kind=str(reply.get("kind")))
         return reply
@@ -239,51 +238,45 @@ class WorkerSession:
                 pass
 
     def _send(self, payload: bytes, deadline: float) -> None:
-        data = memoryview(wire._LEN.pack(len(payload)) + payload)
-        while data:
-            if not select.select([], [self._req_w], [], max(0.0, deadline - time.monotonic()))[1]:
-                self._fail_timeout()
-            try:
-                data = data[os.write(self._req_w, data[: 1 << 16]):]
-            except (BrokenPipeError, OSError):
-                self._fail_dead("receiving a request")
+        try:
+            wire.send(self._req_w, payload, deadline)
+        except wire.Timeout:
+            self._fail_timeout()
+        except wire.Closed:
+            self._fail_dead("receiving a request")
 
     def _receive(self, deadline: float, doing: str):
-        head = self._read(8, deadline, doing)
-        (n,) = wire._LEN.unpack(head)
-        if n > self.limits.max_reply_mb << 20:
-            self._kill()
-            raise StudentError(f"the reply while {doing} was {n >> 20} MiB, over the "
-                               f"{self.limits.max_reply_mb} MiB limit", kind="protocol")
-        body = self._read(n, deadline, doing)
+        limit = self.limits.max_reply_mb
+        try:
+            body = wire.recv(self._resp_r, limit << 20, deadline)
+        except wire.Timeout:
+            if doing == "starting":  # the startup limit is no call timeout to report
+                self._fail_dead(doing)
+            self._fail_timeout()
+        except wire.Closed:
+            self._fail_dead(doing)
+        except wire.FrameTooLarge as exc:
+            self._fail_protocol(f"the reply while {doing} was {exc.size >> 20} MiB, over the "
+                                f"{limit} MiB limit")
+        if body is None:
+            self._fail_dead(doing)
         try:
             return wire.decode(body, from_handle=self._handle)
         except wire.WireError as exc:
-            self._kill()
-            raise StudentError(f"the worker sent an unreadable reply ({exc})", kind="protocol")
+            self._fail_protocol(f"the worker sent an unreadable reply ({exc})")
 
     def _handle(self, hid: int, type_name: str) -> wire.Handle:
         return wire.Handle(int(hid), type_name, self.generation)
 
-    def _read(self, n: int, deadline: float, doing: str) -> bytes:
-        chunks, got = [], 0
-        while got < n:
-            if not select.select([self._resp_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                if doing == "starting":
-                    self._fail_dead("starting")
-                self._fail_timeout()
-            chunk = os.read(self._resp_r, min(n - got, 1 << 20))
-            if not chunk:
-                self._fail_dead(doing)
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
-
-    def _fail_timeout(self):
+    def _fail_timeout(self) -> NoReturn:
         self._kill()
-        raise StudentError(f"timed out after {self.call_timeout:g} s", kind="timeout")
+        raise StudentError(f"timed out after {self.limits.call_timeout:g} s", kind="timeout")
 
-    def _fail_dead(self, doing: str):
+    def _fail_protocol(self, message: str) -> NoReturn:
+        self._kill()
+        raise StudentError(message, kind="protocol")
+
+    def _fail_dead(self, doing: str) -> NoReturn:
         code = self._kill(grace=1.0)
         if code is None:
             what = "closed its connection to the grader"

@@ -11,21 +11,42 @@ only the standard library and NumPy.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
+import select
 import struct
+import time
 
 import numpy as np
 
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
-_LEN = struct.Struct("!Q")
+_LEN = struct.Struct("!Q")  # every length on the wire: 8 bytes, network order
+_CHUNK = 1 << 16  # bytes per read or write: a pipe's default capacity
 
 
 class WireError(ValueError):
-    """The bytes on the wire do not form a valid message."""
+    """A value the format cannot carry, bytes that are no valid message, or a frame that did
+    not cross whole."""
+
+
+class FrameTooLarge(WireError):
+    """A frame announced more bytes than its reader accepts."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"frame of {size} bytes exceeds the limit of {limit}")
+        self.size = size
+
+
+class Closed(WireError):
+    """The other end of the pipe went away before a whole frame crossed."""
+
+
+class Timeout(WireError):
+    """The deadline passed before a whole frame crossed."""
 
 
 class Handle:
@@ -41,7 +62,7 @@ class Handle:
 
 
 class Probe:
-    """A function the worker builds from a fixed, public recipe (see ``worker.PROBES``)."""
+    """A function the worker builds from a fixed, public recipe (see ``grader.probes.RECIPES``)."""
 
     __slots__ = ("name", "params")
 
@@ -95,69 +116,97 @@ def encode(value, *, to_handle=None) -> bytes:
 
 def decode(data: bytes, *, from_handle=None, from_probe=None):
     """Inverse of :func:`encode`; raises :class:`WireError` on anything malformed."""
+    header, blobs = _split(data)
+    with _malformed(TypeError, ValueError, KeyError, IndexError, RecursionError):
+        return _Values(blobs, from_handle, from_probe).value(header, 0)
+
+
+@contextlib.contextmanager
+def _malformed(*errors: type[Exception]):
+    """Turn ``errors`` raised in the block into a :class:`WireError`."""
     try:
-        view = memoryview(data)
+        yield
+    except WireError:
+        raise
+    except errors as exc:
+        raise WireError(f"malformed message: {exc}") from None
+
+
+def _split(data: bytes) -> tuple[object, list[bytes]]:
+    """A message's JSON header and its array blobs, each checked against the bytes present."""
+    view = memoryview(data)
+    with _malformed(struct.error, ValueError, RecursionError):
         (hlen,) = _LEN.unpack_from(view, 0)
-        header = json.loads(bytes(view[8 : 8 + hlen]))
-        pos = 8 + hlen
-        (nblobs,) = _LEN.unpack_from(view, pos)
-        pos += 8
-        if nblobs > MAX_ITEMS:
+        header = json.loads(bytes(view[_LEN.size : _LEN.size + hlen]))
+        (count,) = _LEN.unpack_from(view, _LEN.size + hlen)
+        if count > MAX_ITEMS:
             raise WireError("too many arrays")
-        blobs = []
-        for _ in range(nblobs):
+        blobs, pos = [], 2 * _LEN.size + hlen
+        for _ in range(count):
             (blen,) = _LEN.unpack_from(view, pos)
-            pos += 8
+            pos += _LEN.size
             if pos + blen > len(view):
                 raise WireError("truncated array")
             blobs.append(bytes(view[pos : pos + blen]))
             pos += blen
-        if pos != len(view):
-            raise WireError(f"{len(view) - pos} unexpected bytes after the message")
-    except WireError:
-        raise
-    except (struct.error, ValueError, RecursionError) as exc:
-        raise WireError(f"malformed message: {exc}") from None
-    counter = [0]
+    if pos != len(view):
+        raise WireError(f"{len(view) - pos} unexpected bytes after the message")
+    return header, blobs
 
-    def walk(v, depth):
-        counter[0] += 1
-        if depth > MAX_DEPTH or counter[0] > MAX_ITEMS:
+
+class _Values:
+    """Walks a decoded header, turning its tagged objects back into values."""
+
+    def __init__(self, blobs: list[bytes], from_handle, from_probe):
+        self.blobs, self.from_handle, self.from_probe = blobs, from_handle, from_probe
+        self.count = 0
+
+    def value(self, v, depth: int):
+        self.count += 1
+        if depth > MAX_DEPTH or self.count > MAX_ITEMS:
             raise WireError("message too large or nested too deeply")
         if v is None or isinstance(v, (bool, str, int, float)):
             return v
         if isinstance(v, list):
-            return [walk(x, depth + 1) for x in v]
+            return [self.value(x, depth + 1) for x in v]
         if not isinstance(v, dict) or len(v) == 0:
             raise WireError("unexpected JSON value")
-        if "$nd" in v:
-            return _load(blobs, v["$nd"])
-        if "$np" in v:
-            return _load(blobs, v["$np"])[()]
-        if "$float" in v:
-            return float(v["$float"])
-        if "$bigint" in v:
-            return int(v["$bigint"])
-        if "$tuple" in v:
-            return tuple(walk(x, depth + 1) for x in v["$tuple"])
-        if "$dict" in v:
-            return {walk(k, depth + 1): walk(x, depth + 1) for k, x in v["$dict"]}
-        if "$h" in v:
-            if from_handle is None:
-                raise WireError("unexpected handle")
-            return from_handle(v["$h"], str(v.get("type", "object")))
-        if "$fn" in v:
-            if from_probe is None:
-                raise WireError("unexpected function")
-            return from_probe(str(v["$fn"]), walk(v["params"], depth + 1))
+        for tag, read in self.TAGS.items():
+            if tag in v:
+                return read(self, v, depth + 1)
         raise WireError("unknown tag")
 
-    try:
-        return walk(header, 0)
-    except WireError:
-        raise
-    except (TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
-        raise WireError(f"malformed message: {exc}") from None
+    def _array(self, v, depth):
+        return _load(self.blobs, v["$nd"])
+
+    def _scalar(self, v, depth):
+        return _load(self.blobs, v["$np"])[()]
+
+    def _float(self, v, depth):
+        return float(v["$float"])
+
+    def _bigint(self, v, depth):
+        return int(v["$bigint"])
+
+    def _tuple(self, v, depth):
+        return tuple(self.value(x, depth) for x in v["$tuple"])
+
+    def _dict(self, v, depth):
+        return {self.value(k, depth): self.value(x, depth) for k, x in v["$dict"]}
+
+    def _handle(self, v, depth):
+        if self.from_handle is None:
+            raise WireError("unexpected handle")
+        return self.from_handle(v["$h"], str(v.get("type", "object")))
+
+    def _probe(self, v, depth):
+        if self.from_probe is None:
+            raise WireError("unexpected function")
+        return self.from_probe(str(v["$fn"]), self.value(v["params"], depth))
+
+    # Tried in this order: the first tag an object has decides what it is.
+    TAGS = {"$nd": _array, "$np": _scalar, "$float": _float, "$bigint": _bigint,
+            "$tuple": _tuple, "$dict": _dict, "$h": _handle, "$fn": _probe}
 
 
 def _npy(arr: np.ndarray) -> bytes:
@@ -188,34 +237,53 @@ def _load(blobs: list[bytes], index) -> np.ndarray:
     return flat.reshape(shape, order="F" if fortran else "C").copy()
 
 
-def send(fd: int, payload: bytes) -> None:
-    """Write one length-prefixed frame to a blocking file descriptor."""
+def send(fd: int, payload: bytes, deadline: float | None = None) -> None:
+    """Write one length-prefixed frame, by ``deadline`` (``time.monotonic()``) if one is given."""
     data = memoryview(_LEN.pack(len(payload)) + payload)
     while data:
-        n = os.write(fd, data)
-        data = data[n:]
+        _wait(fd, deadline, write=True)
+        try:
+            data = data[os.write(fd, data[:_CHUNK]):]
+        except BrokenPipeError:
+            raise Closed("the reader closed the pipe") from None
 
 
-def recv(fd: int, limit: int) -> bytes | None:
-    """Read one frame from a blocking descriptor; None on a clean end of file."""
-    head = _read_exact(fd, 8)
+def recv(fd: int, limit: int, deadline: float | None = None) -> bytes | None:
+    """Read one frame of at most ``limit`` bytes (by ``deadline`` if given); None on a clean end
+    of file before it."""
+    head = _read_exact(fd, _LEN.size, deadline)
     if head is None:
         return None
     (n,) = _LEN.unpack(head)
     if n > limit:
-        raise WireError(f"frame of {n} bytes exceeds the limit of {limit}")
-    body = _read_exact(fd, n)
+        raise FrameTooLarge(n, limit)
+    body = _read_exact(fd, n, deadline)
     if body is None:
-        raise WireError("truncated frame")
+        raise Closed("truncated frame")
     return body
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
+    """``n`` bytes; None if the pipe ends before the first, :class:`Closed` if after it."""
     chunks, got = [], 0
     while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 20))
+        _wait(fd, deadline, write=False)
+        chunk = os.read(fd, min(n - got, _CHUNK))
         if not chunk:
+            if got:
+                raise Closed("truncated frame")
             return None
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _wait(fd: int, deadline: float | None, *, write: bool) -> None:
+    """Return once ``fd`` is ready (at once without a deadline); :class:`Timeout` if it is not
+    by ``deadline``."""
+    if deadline is None:
+        return
+    waiting = ([], [fd]) if write else ([fd], [])
+    ready = select.select(*waiting, [], max(0.0, deadline - time.monotonic()))
+    if not (ready[0] or ready[1]):
+        raise Timeout("the deadline passed before the whole frame crossed")

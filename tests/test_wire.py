@@ -6,6 +6,7 @@ import os
 import pickle
 import random
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -378,16 +379,55 @@ def test_frames_round_trip_over_a_pipe(pipe):
     assert wire.recv(r, limit=1 << 20) is None
 
 
-def test_truncated_frame_on_a_pipe_is_refused(pipe):
+@pytest.mark.parametrize("sent", [LEN.pack(100) + b"only a few bytes", LEN.pack(100)[:5]],
+                         ids=["body", "length"])
+def test_truncated_frame_on_a_pipe_is_refused(pipe, sent):
     r, w = pipe
-    os.write(w, LEN.pack(100) + b"only a few bytes")
+    os.write(w, sent)
     os.close(w)
-    with pytest.raises(WireError, match="truncated"):
+    with pytest.raises(wire.Closed, match="truncated"):
         wire.recv(r, limit=1 << 20)
 
 
 def test_frame_over_the_limit_is_refused_before_reading_it(pipe):
     r, w = pipe
-    os.write(w, LEN.pack(1 << 30))
-    with pytest.raises(WireError, match="limit"):
-        wire.recv(r, limit=1 << 20)
+    os.write(w, LEN.pack(1 << 30) + b"x" * 100)
+    with pytest.raises(wire.FrameTooLarge, match="limit") as info:
+        wire.recv(r, limit=1 << 20, deadline=time.monotonic() + 5)
+    assert info.value.size == 1 << 30
+    assert os.read(r, 1000) == b"x" * 100, "the body was left unread"
+
+
+def test_frames_with_a_deadline_round_trip(pipe):
+    r, w = pipe
+    wire.send(w, b"payload", deadline=time.monotonic() + 5)
+    assert wire.recv(r, limit=100, deadline=time.monotonic() + 5) == b"payload"
+
+
+@pytest.mark.parametrize("sent", [b"", LEN.pack(10) + b"half"], ids=["nothing", "half a frame"])
+def test_recv_with_a_deadline_times_out_on_a_silent_writer(pipe, sent):
+    r, w = pipe
+    os.write(w, sent)
+    started = time.monotonic()
+    with pytest.raises(wire.Timeout):
+        wire.recv(r, limit=100, deadline=started + 0.2)
+    assert 0.2 <= time.monotonic() - started < 2
+
+
+def test_send_with_a_deadline_times_out_on_a_full_pipe(pipe):
+    r, w = pipe
+    os.set_blocking(w, False)
+    with pytest.raises(BlockingIOError):
+        while True:
+            os.write(w, bytes(1 << 16))
+    started = time.monotonic()
+    with pytest.raises(wire.Timeout):
+        wire.send(w, b"one more frame", deadline=started + 0.2)
+    assert 0.2 <= time.monotonic() - started < 2
+
+
+def test_send_to_a_closed_reader_says_closed(pipe):
+    r, w = pipe
+    os.close(r)
+    with pytest.raises(wire.Closed):
+        wire.send(w, b"nobody reads this", deadline=time.monotonic() + 5)
