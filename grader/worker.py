@@ -10,7 +10,6 @@ This file never imports the ``grader`` package: with ``-I`` nothing but the stan
 and the site packages are importable, and the two helper modules are loaded by path.
 """
 
-import builtins
 import faulthandler
 import importlib
 import importlib.abc
@@ -40,7 +39,6 @@ import numpy as np  # noqa: E402  (after wire, which imports it anyway)
 import numpy.linalg, numpy.random, numpy.fft  # noqa: E401,E402,F401  (load before the lock)
 
 MAX_CAPTURE = 64 * 1024
-
 
 
 class StudentFailure(Exception):
@@ -191,32 +189,33 @@ class Worker:
             type_name = f"ndarray of dtype {obj.dtype}"
         return wire.Handle(hid, type_name), type_name
 
+    def load(self, req):
+        self.module(req["module"])
+        return {"ok": True, "value": None}
+
+    def release(self, req):
+        self.handles.clear()
+        return {"ok": True, "value": None}
+
+    OPS = {"call": call, "getattr": attribute, "import": load, "release": release}
+
     def serve(self, fd_in, fd_out, ready):
         wire.send(fd_out, wire.encode(ready))
-        while True:
-            frame = wire.recv(fd_in, 1 << 31)
-            if frame is None:
-                return
-            try:
-                req = wire.decode(frame, from_handle=self.lookup, from_probe=self.probe)
-                op = req.get("op")
-                if op == "call":
-                    reply = self.call(req)
-                elif op == "getattr":
-                    reply = self.attribute(req)
-                elif op == "import":
-                    self.module(req["module"])
-                    reply = {"ok": True, "value": None}
-                elif op == "release":
-                    self.handles.clear()
-                    reply = {"ok": True, "value": None}
-                else:
-                    reply = {"ok": True, "value": "pong"}
-            except StudentFailure as failure:
-                reply = {"ok": False, "kind": failure.kind, "message": str(failure)}
-            except wire.WireError as exc:
-                reply = {"ok": False, "kind": "protocol", "message": f"bad request: {exc}"}
-            wire.send(fd_out, self.encode_reply(reply))
+        while (frame := wire.recv(fd_in, 1 << 31)) is not None:
+            wire.send(fd_out, self.encode_reply(self.answer(frame)))
+
+    def answer(self, frame):
+        """The reply to one request; a request the worker cannot serve gets a protocol error."""
+        try:
+            req = wire.decode(frame, from_handle=self.lookup, from_probe=self.probe)
+            op = self.OPS.get(req.get("op"))
+            if op is None:
+                raise wire.WireError(f"unknown op {req.get('op')!r}")
+            return op(self, req)
+        except StudentFailure as failure:
+            return {"ok": False, "kind": failure.kind, "message": str(failure)}
+        except wire.WireError as exc:
+            return {"ok": False, "kind": "protocol", "message": f"bad request: {exc}"}
 
     def encode_reply(self, reply):
         try:
@@ -343,8 +342,7 @@ def main():
     os.chdir(cfg["work_dir"])
     prot = lock_down(cfg)
     worker = Worker(cfg)
-    worker.serve(cfg["fd_in"], cfg["fd_out"], {"ready": True, "protections": prot,
-                                               "pid": os.getpid(), "builtins": len(dir(builtins))})
+    worker.serve(cfg["fd_in"], cfg["fd_out"], {"ready": True, "protections": prot})
 
 
 if __name__ == "__main__":
