@@ -7,13 +7,72 @@ feedback the student reads.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from grader.wire import Handle
 
 
 class Mismatch(AssertionError):
-    """The student's value is wrong; the message says how."""
+    """The student's value is wrong; the message says how.
+
+    ``got`` and ``expected`` are the values compared (the expected one exactly as the test
+    passed it), so that the grader can tell whether a known mistake produces ``got``.
+    """
+
+    def __init__(self, message: str, *, got=None, expected=None, rtol: float = 1e-6,
+                 atol: float = 1e-9):
+        super().__init__(message)
+        self.got, self.expected, self.rtol, self.atol = got, expected, rtol, atol
+
+
+class PartlyWrong(Mismatch):
+    """Some of a case's outputs are wrong: the case earns the share of those that are right."""
+
+    def __init__(self, failures: list[Mismatch], passed: int):
+        super().__init__("; ".join(str(f) for f in failures))
+        self.failures, self.passed = failures, passed
+
+    @property
+    def credit(self) -> float:
+        return self.passed / (self.passed + len(self.failures))
+
+
+class Outputs:
+    """The outputs one case checks, each worth an equal share of the case's points.
+
+    Use through :func:`outputs`; ``with checks.part("db"): check_array("db", …)`` records a
+    wrong ``db`` and goes on to the next output instead of ending the case.
+    """
+
+    def __init__(self):
+        self._first_failure: dict[str, Mismatch | None] = {}
+
+    @contextlib.contextmanager
+    def part(self, name: str):
+        self._first_failure.setdefault(name, None)
+        try:
+            yield
+        except Mismatch as exc:
+            if self._first_failure[name] is None:
+                self._first_failure[name] = exc
+
+    def close(self) -> None:
+        __tracebackhide__ = True
+        failures = [f for f in self._first_failure.values() if f is not None]
+        if failures:
+            raise PartlyWrong(failures, len(self._first_failure) - len(failures))
+
+
+@contextlib.contextmanager
+def outputs():
+    """Check several outputs of one case; each wrong one costs only its share of the points.
+    A failure outside a ``part`` (the call itself failed) still costs the whole case."""
+    __tracebackhide__ = True
+    checks = Outputs()
+    yield checks
+    checks.close()
 
 
 def _describe(value) -> str:
@@ -41,51 +100,68 @@ def check_array(name: str, got, expected: np.ndarray, *, rtol: float = 1e-6,
                 atol: float = 1e-9, dtype: bool = True) -> None:
     """Compare an array output with the reference; explain the first thing that is wrong."""
     __tracebackhide__ = True
-    expected = np.asarray(expected)
+    problem = _array_problem(name, got, np.asarray(expected), rtol, atol, dtype)
+    if problem:
+        raise Mismatch(problem, got=got, expected=expected, rtol=rtol, atol=atol)
+
+
+def _array_problem(name: str, got, expected: np.ndarray, rtol: float, atol: float,
+                   dtype: bool) -> str | None:
     if got is None:
-        raise Mismatch(f"{name}: got None (is a return statement missing?)")
+        return f"{name}: got None (is a return statement missing?)"
     if not isinstance(got, np.ndarray):
         if isinstance(got, (float, int, np.generic)) and expected.ndim == 0:
             got = np.asarray(got)
         else:
-            raise Mismatch(f"{name}: expected a NumPy array of shape {expected.shape}, "
-                           f"got {_describe(got)}")
+            return f"{name}: expected a NumPy array of shape {expected.shape}, got {_describe(got)}"
     if got.shape != expected.shape:
-        raise Mismatch(f"{name} has shape {got.shape}; expected {expected.shape}")
+        return f"{name} has shape {got.shape}; expected {expected.shape}"
     if got.dtype.kind not in "fiub":
-        raise Mismatch(f"{name} has dtype {got.dtype}; expected a real {expected.dtype} array")
+        return f"{name} has dtype {got.dtype}; expected a real {expected.dtype} array"
     if dtype and got.dtype != expected.dtype:
-        raise Mismatch(f"{name} has dtype {got.dtype}; expected {expected.dtype}")
-    got_f = got.astype(np.float64)
+        return f"{name} has dtype {got.dtype}; expected {expected.dtype}"
+    got_f, exp_f = got.astype(np.float64), expected.astype(np.float64)
     bad = ~np.isfinite(got_f)
     if bad.any() and got.ndim == 0:
-        raise Mismatch(f"{name} is {got_f[()]} (expected {float(expected):.6g})")
+        return f"{name} is {got_f[()]} (expected {float(expected):.6g})"
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise Mismatch(f"{name} contains {int(np.isnan(got_f).sum())} NaN and "
-                       f"{int(np.isinf(got_f).sum())} infinite values (first at index {first})")
-    exp_f = expected.astype(np.float64)
+        return (f"{name} contains {int(np.isnan(got_f).sum())} NaN and "
+                f"{int(np.isinf(got_f).sum())} infinite values (first at index {first})")
     diff = np.abs(got_f - exp_f)
     if not (diff > atol + rtol * np.abs(exp_f)).any():
-        return
+        return None
     rel = diff / np.maximum(np.abs(got_f) + np.abs(exp_f), 1e-300)
     worst = np.unravel_index(int(np.argmax(np.where(diff > atol, rel, 0))), rel.shape)
     where = f" at index {tuple(int(i) for i in worst)}" if got.ndim else ""
-    raise Mismatch(f"{name} differs from the reference: max relative error {rel[worst]:.2e}"
-                   f"{where} (got {got_f[worst]:.6g}, expected {exp_f[worst]:.6g}); "
-                   f"tolerance {rtol:g}")
+    return (f"{name} differs from the reference: max relative error {rel[worst]:.2e}{where} "
+            f"(got {got_f[worst]:.6g}, expected {exp_f[worst]:.6g}); tolerance {rtol:g}")
+
+
+def agrees(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """Whether ``check_array`` (or ``check_scalar``, for numbers) would accept ``got``."""
+    if _is_number(got) and _is_number(expected):
+        got, expected = np.float64(got), np.float64(expected)
+    return _array_problem("", got, np.asarray(expected), rtol, atol, False) is None
+
+
+def _is_number(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and (
+        isinstance(value, (int, float, np.integer, np.floating))
+        or (isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fi"))
 
 
 def check_scalar(name: str, got, expected: float, *, rtol: float = 1e-6,
                  atol: float = 1e-9) -> None:
     """Compare a scalar output (a loss): Python or NumPy numbers and 0-d arrays are accepted."""
     __tracebackhide__ = True
-    if isinstance(got, (bool, np.bool_)) or not (
-            isinstance(got, (int, float, np.integer, np.floating))
-            or (isinstance(got, np.ndarray) and got.size == 1 and got.dtype.kind in "fi")):
-        raise Mismatch(f"{name}: expected a number, got {_describe(got)}")
-    check_array(name, np.asarray(got, dtype=np.float64).reshape(()),
-                np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
+    if not _is_number(got):
+        raise Mismatch(f"{name}: expected a number, got {_describe(got)}", got=got,
+                       expected=expected, rtol=rtol, atol=atol)
+    problem = _array_problem(name, np.asarray(got, dtype=np.float64).reshape(()),
+                             np.asarray(expected, dtype=np.float64), rtol, atol, True)
+    if problem:
+        raise Mismatch(problem, got=got, expected=expected, rtol=rtol, atol=atol)
 
 
 def check_forward(student, ref, layer: str, *args, rtol: float = 1e-6, suffix: str = "") -> None:
@@ -102,7 +178,7 @@ def check_backward(student, ref, layer: str, args: tuple, grads: tuple[str, ...]
                    suffix: str = "") -> None:
     """Every gradient ``<layer>_backward<suffix>`` returns matches the reference for upstream
     ``dout``; given a Generator instead, dout is drawn from it (standard normal) in the shape
-    of the reference's output."""
+    of the reference's output. Each gradient earns its share of the case's points."""
     __tracebackhide__ = True
     forward, backward = f"{layer}_forward{suffix}", f"{layer}_backward{suffix}"
     ref_out, ref_cache = getattr(ref, forward)(*args)
@@ -111,18 +187,23 @@ def check_backward(student, ref, layer: str, args: tuple, grads: tuple[str, ...]
     _, cache = student.forward(forward, *args)
     got = expect_tuple(getattr(student, backward)(dout, cache), grads, backward)
     expected = expect_tuple(getattr(ref, backward)(dout, ref_cache), grads, f"reference {backward}")
-    for name, g, e in zip(grads, got, expected):
-        check_array(name, g, e, rtol=rtol)
+    with outputs() as checks:
+        for name, g, e in zip(grads, got, expected):
+            with checks.part(name):
+                check_array(name, g, e, rtol=rtol)
 
 
 def check_loss(student, ref, loss: str, x: np.ndarray, y: np.ndarray, *,
                rtol: float = 1e-6) -> None:
-    """A loss function's ``(loss, dx)`` matches the reference."""
+    """A loss function's ``(loss, dx)`` matches the reference, each worth half the case."""
     __tracebackhide__ = True
     got = expect_tuple(getattr(student, loss)(x, y), ("loss", "dx"), loss)
     expected = getattr(ref, loss)(x, y)
-    check_scalar("loss", got[0], expected[0], rtol=rtol)
-    check_array("dx", got[1], expected[1], rtol=rtol)
+    with outputs() as checks:
+        with checks.part("loss"):
+            check_scalar("loss", got[0], expected[0], rtol=rtol)
+        with checks.part("dx"):
+            check_array("dx", got[1], expected[1], rtol=rtol)
 
 
 def check_params(params, expected: dict, where: str) -> None:

@@ -18,63 +18,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grader.compare import Mismatch, expect_tuple
-from grader.results import CaseResult, GradingResult, TestResult
+from grader import mistakes
+from grader.compare import Mismatch, PartlyWrong
 from grader.policy import Sessions
+from grader.results import CaseResult, GradingResult, TestResult
 from grader.session import StudentError, WorkerSession
-from grader.wire import Handle
 from grader.spec import ROOT, Assignment
+from grader.student import Student
 
 
-class Student:
-    """Calls the submission's functions by name, e.g. ``student.affine_forward(x, w, b)``."""
-
-    def __init__(self, session: WorkerSession, functions: dict[str, str]):
-        self._session, self._functions = session, functions
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        module = self._module(name)
-        return lambda *args, **kwargs: self._session.call(module, name, args, kwargs)
-
-    @property
-    def warnings(self) -> list[str]:
-        """Warnings (e.g. RuntimeWarning: overflow) raised during the latest call."""
-        calls = self._session.calls
-        return calls[-1].warnings if calls else []
-
-    def forward(self, name: str, *args, **kwargs):
-        """Call a ``*_forward`` function: returns ``(out, cache)`` with the cache left in the worker."""
-        __tracebackhide__ = True
-        result = self._session.call(self._module(name), name, args, kwargs, keep=(1,))
-        return expect_tuple(result, ("out", "cache"), name)
-
-    def with_args(self, name: str, *args, **kwargs) -> tuple[object, tuple]:
-        """Call ``name`` and also return its positional arguments as the call left them
-        (e.g. ``bn_param`` with updated running statistics)."""
-        return self._session.call(self._module(name), name, args, kwargs, return_args=True)
-
-    def new(self, cls: str, *args, **kwargs) -> Handle:
-        """Construct ``cls(*args, **kwargs)`` in the worker; the object stays there."""
-        return self._session.call(self._module(cls), cls, args, kwargs, keep=(-1,))
-
-    def method(self, obj: Handle, name: str, *args, **kwargs):
-        """Call ``obj.name(*args, **kwargs)`` on an object kept in the worker."""
-        return self._session.call("", name, args, kwargs, target=obj)
-
-    def attr(self, obj: Handle, name: str):
-        """Read ``obj.name`` of an object kept in the worker."""
-        return self._session.attribute(obj, name)
-
-    def timeout(self, seconds: float):
-        """``with student.timeout(120):`` allows each call in the block that long."""
-        return self._session.timeout(seconds)
-
-    def _module(self, name: str) -> str:
-        if name not in self._functions:
-            raise AttributeError(f"the assignment has no function or class '{name}'")
-        return self._functions[name]
+# What a call failed with when the student has not written the function yet.
+NOT_STARTED = ("not_implemented", "missing", "missing_module")
 
 
 def case_seed(seed: int, nodeid: str) -> int:
@@ -84,10 +38,15 @@ def case_seed(seed: int, nodeid: str) -> int:
 class GradingPlugin:
     def __init__(self, spec: Assignment, sessions: Sessions, seed: int, *,
                  progress: Callable[[int, int, str], None] | None = None,
-                 tasks: frozenset[str] | None = None):
+                 tasks: frozenset[str] | None = None, functions: dict[str, str] | None = None,
+                 unusable: dict[str, str] | None = None):
+        """``functions`` maps each function name to the submission module that defines it
+        (default: the stubs' layout); ``unusable`` maps names that cannot be called to why."""
         self.spec, self.sessions, self.seed, self.progress = spec, sessions, seed, progress
         self.tasks = tasks
-        self._functions = spec.functions()
+        self._functions = spec.functions() if functions is None else functions
+        self._unusable = dict(unusable or {})
+        self._mistakes = mistakes.Recorder(mistakes.load(spec.mistakes_module))
         self.result = GradingResult(spec.id, spec.title, "", seed, task_titles=dict(spec.tasks))
         self._tests: dict[str, TestResult] = {}
         self._points: dict[str, float] = {}
@@ -113,9 +72,8 @@ class GradingPlugin:
             points = first.get_closest_marker("points")
             total = float(points.args[0]) if points else 1.0
             doc = (first.function.__doc__ or first.originalname).strip().splitlines()[0]
-            hidden = "hidden_tests" in str(first.path)
             self._tests[test_id] = TestResult(_task(first), doc, test_id,
-                                              "hidden" if hidden else "public")
+                                              self.spec.visibility(first.path))
             for item in group:
                 self._points[item.nodeid] = total / len(group)
         self._total = len(items)
@@ -128,14 +86,16 @@ class GradingPlugin:
     # -- fixtures --------------------------------------------------------------------------------
     @pytest.fixture
     def student(self, request) -> Student:
-        return Student(self._session(request.node), self._functions)
+        return Student(self._session(request.node), self._functions, self._unusable)
 
     @pytest.fixture
     def ref(self) -> SimpleNamespace:
+        """The reference's public names; calls to those with known mistakes are recorded."""
         namespace = SimpleNamespace()
         for module in self.spec.modules:
-            mod = importlib.import_module(f"solutions.{self.spec.folder.name}.{module}")
-            namespace.__dict__.update({k: v for k, v in vars(mod).items() if not k.startswith("_")})
+            mod = importlib.import_module(self.spec.reference_module(module))
+            namespace.__dict__.update({k: self._mistakes.wrap(k, v) for k, v in vars(mod).items()
+                                       if not k.startswith("_")})
         return namespace
 
     @pytest.fixture
@@ -144,8 +104,9 @@ class GradingPlugin:
 
     # -- outcomes --------------------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
-        """Start each test with no output recorded from earlier calls."""
+        """Start each test with no output or reference calls recorded from earlier tests."""
         self._session(item).calls.clear()
+        self._mistakes.clear()
 
     def _session(self, item) -> WorkerSession:
         """The worker for this test's task (its import policy decides which)."""
@@ -170,15 +131,34 @@ class GradingPlugin:
         if report.passed:
             result = CaseResult(case, True, points, points, output=output)
         else:
-            feedback, internal = _explain(call.excinfo)
+            exc = call.excinfo.value
+            feedback, internal = self._explain(call.excinfo)
             if internal:
                 self.result.internal_errors.append(f"{item.nodeid}: {feedback}")
                 feedback = "grader error (not your fault; reported to the instructor): " + \
                     feedback.splitlines()[-1]
             if warned and warned[0] not in feedback:
                 feedback += f" (your code warned: {warned[0]})"
-            result = CaseResult(case, False, 0.0, points, feedback, output, internal)
+            credit = exc.credit if isinstance(exc, PartlyWrong) else 0.0
+            not_started = isinstance(exc, StudentError) and exc.kind in NOT_STARTED
+            result = CaseResult(case, False, points * credit, points, feedback, output, internal,
+                                not_started)
+        self.result.internal_errors += [f"{item.nodeid}: {e}" for e in self._mistakes.errors]
+        self._mistakes.errors.clear()
         self._tests[_function_id(item)].cases.append(result)
+
+    def _explain(self, excinfo) -> tuple[str, bool]:
+        """Feedback for a failed case (naming the known mistakes that explain wrong outputs),
+        and whether the grader itself (not the student) failed."""
+        exc = excinfo.value
+        if isinstance(exc, Mismatch):
+            parts = exc.failures if isinstance(exc, PartlyWrong) else [exc]
+            return "; ".join(self._named(part) for part in parts), False
+        return _explain(excinfo)
+
+    def _named(self, failure: Mismatch) -> str:
+        says = self._mistakes.name(failure)
+        return f"{failure} — this is what you get when {says}" if says else str(failure)
 
     def pytest_runtest_logfinish(self, nodeid):
         """Report progress after each test."""
@@ -213,7 +193,7 @@ def _function_id(item) -> str:
 def _explain(excinfo) -> tuple[str, bool]:
     """Feedback for a failed case, and whether the grader itself (not the student) failed."""
     exc = excinfo.value
-    if isinstance(exc, (StudentError, Mismatch)):
+    if isinstance(exc, StudentError):
         return str(exc), False
     if isinstance(exc, pytest.fail.Exception) and "pytest-timeout" in str(exc):
         return "the test as a whole took too long (stopped by the per-test time limit)", False

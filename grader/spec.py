@@ -57,6 +57,20 @@ class Assignment:
         path = self.solution / "hidden_tests"
         return path if path.is_dir() else None
 
+    def reference_module(self, module: str) -> str:
+        """The import name of the reference solution of one of the assignment's modules."""
+        return f"solutions.{self.folder.name}.{module}"
+
+    @property
+    def mistakes_module(self) -> str:
+        """The import name of the instructor's list of known mistakes (may not exist)."""
+        return self.reference_module("mistakes")
+
+    def visibility(self, test_file: Path) -> str:
+        """``hidden`` for a test file among the hidden tests, else ``public``."""
+        hidden = self.hidden_tests
+        return "hidden" if hidden is not None and Path(test_file).is_relative_to(hidden) else "public"
+
     def functions(self) -> dict[str, str]:
         """Map each public function and class name in the stubs to its module."""
         found = {}

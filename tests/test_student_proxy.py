@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.plugin import Student
+from grader.student import Student
 from grader.session import StudentError, WorkerSession
 from grader.wire import Handle
 

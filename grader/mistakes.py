@@ -1,0 +1,134 @@
+"""Known mistakes: name the bug a student's wrong output comes from, as a TA would.
+
+An assignment may list, instructor-side in ``solutions/<folder>/mistakes.py`` (never released),
+functions that reproduce a classic bug of one reference function::
+
+    @mistake("affine_backward", "db is averaged over the batch instead of summed",
+             mutant="affine_db_not_summed")
+    def affine_db_mean(dout, cache):
+        dx, dw, _ = layers.affine_backward(dout, cache)
+        return dx, dw, dout.mean(axis=0)
+
+While a test runs, every call it makes to a reference function that has listed mistakes is
+recorded with a copy of its arguments. When the test then finds a wrong output that came from
+such a call, the trusted process runs each listed mistake on the same arguments; if the mistake
+gives the student's value (and differs from the reference there), the feedback names it. All of
+this happens in the trusted process: the mistakes are instructor code, run on the grader's own
+copies of the inputs, and the student's value is only compared with.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from grader.compare import Mismatch, agrees
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A bug in ``function`` that ``reproduce`` (the reference's signature) commits."""
+
+    function: str
+    says: str  # completes "this is what you get when …"
+    reproduce: Callable
+    mutant: str = ""  # the mutant in tests/mutants that makes this mistake
+
+
+def mistake(function: str, says: str, *, mutant: str = "") -> Callable[[Callable], Callable]:
+    """Mark the decorated function as reproducing a mistake in the reference ``function``."""
+    def register(fn: Callable) -> Callable:
+        fn.mistake = Mistake(function, says, fn, mutant)
+        return fn
+    return register
+
+
+def load(module: str) -> dict[str, list[Mistake]]:
+    """The mistakes listed in ``module`` by reference function; none if it does not exist."""
+    if importlib.util.find_spec(module.rpartition(".")[0]) is None or \
+            importlib.util.find_spec(module) is None:
+        return {}
+    found: dict[str, list[Mistake]] = {}
+    for value in vars(importlib.import_module(module)).values():
+        listed = getattr(value, "mistake", None)
+        if isinstance(listed, Mistake):
+            found.setdefault(listed.function, []).append(listed)
+    return found
+
+
+@dataclass
+class Call:
+    """One call a test made to a reference function, with copies of its arguments."""
+
+    function: str
+    args: tuple
+    kwargs: dict
+    result: object
+
+
+@dataclass
+class Recorder:
+    """Records a test's calls to the reference functions that have listed mistakes."""
+
+    mistakes: dict[str, list[Mistake]]
+    calls: list[Call] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # a listed mistake that itself failed
+
+    def wrap(self, name: str, fn: Callable) -> Callable:
+        """``fn`` itself, or a recording stand-in when ``name`` has listed mistakes."""
+        if name not in self.mistakes:
+            return fn
+
+        def recorded(*args, **kwargs):
+            saved = copy.deepcopy((args, kwargs))
+            result = fn(*args, **kwargs)
+            self.calls.append(Call(name, *saved, result))
+            return result
+        recorded.__wrapped__ = fn
+        return recorded
+
+    def name(self, failure: Mismatch) -> str:
+        """What the listed mistake that explains ``failure`` says, or ""."""
+        for call in reversed(self.calls):
+            position = _position(call.result, failure.expected)
+            if position is _ABSENT:
+                continue
+            for listed in self.mistakes[call.function]:
+                if self._explains(listed, call, position, failure):
+                    return listed.says
+        return ""
+
+    def _explains(self, listed: Mistake, call: Call, position, failure: Mismatch) -> bool:
+        args, kwargs = copy.deepcopy((call.args, call.kwargs))
+        try:
+            value = listed.reproduce(*args, **kwargs)
+            if position is not None:
+                value = value[position]
+        except Exception:  # noqa: BLE001 - a broken listing must not cost the student anything
+            self.errors.append(f"mistake {listed.reproduce.__name__} ({listed.function}): "
+                               + traceback.format_exc(limit=-1).strip().splitlines()[-1])
+            return False
+        tol = {"rtol": failure.rtol, "atol": failure.atol}
+        return agrees(failure.got, value, **tol) and not agrees(failure.expected, value, **tol)
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+_ABSENT = object()
+
+
+def _position(result, expected):
+    """Where ``expected`` is in ``result``: None for the result itself, an index or key for one
+    of its items, ``_ABSENT`` if it is not there (compared by identity: the very object)."""
+    if expected is None:
+        return _ABSENT
+    if result is expected:
+        return None
+    if isinstance(result, (tuple, list)):
+        return next((i for i, item in enumerate(result) if item is expected), _ABSENT)
+    return _ABSENT
