@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seed for the random test inputs (default {DEFAULT_SEED})")
     g.add_argument("--task", action="append", metavar="ID",
                    help="grade only this task (repeatable), e.g. --task a1.affine")
+    _details_option(g)
 
     c = sub.add_parser("check", help="run the public checks on your working copy",
                        description="Run an assignment's public checks on a working copy.",
@@ -72,12 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for random inputs")
     c.add_argument("--task", action="append", metavar="ID",
                    help="check only this task (repeatable), e.g. --task a1.relu")
+    _details_option(c)
 
     sub.add_parser("list", help="list assignments, their tasks and points",
                    description="List every assignment with its tasks and the points of their "
                    "public and hidden tests.", epilog="example:\n  layerlab list",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
+
+
+def _details_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--details", choices=report.DETAILS, default="failed",
+                        help="after the summary, show the tests that lost points (failed, the "
+                        "default), every test (all) or nothing more (none)")
 
 
 def _percent(text: str) -> float:
@@ -100,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             assignment = spec.get(args.assignment)
             return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
-                        hidden=False, tasks=args.task)
+                        hidden=False, tasks=args.task, details=args.details)
         for target in (args.json, args.junit):
             if target is not None and not target.resolve().parent.is_dir():
                 raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
         return _run(console, errors, spec.get(args.assignment), args.submission, args.seed,
                     hidden=True, json_path=args.json, junit_path=args.junit,
-                    fail_under=args.fail_under, tasks=args.task)
+                    fail_under=args.fail_under, tasks=args.task, details=args.details)
     except UsageError as exc:
         errors.print(f"layerlab: error: {exc}", markup=False)
         return EXIT_USAGE
@@ -120,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, junit_path=None,
-         fail_under=None, tasks=None) -> int:
+         fail_under=None, tasks=None, details="failed") -> int:
     with _progress(errors) as progress:
         result = grade(Path(path), assignment, seed=seed, hidden=hidden, progress=progress,
                        tasks=tasks)
-    report.render(result, console)
+    report.render(result, console, details=details)
     code = EXIT_OK
     for path_, writer in ((json_path, export.write_json), (junit_path, export.write_junit)):
         if path_ is not None:

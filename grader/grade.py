@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import platform
 import signal
 import tempfile
 import threading
@@ -12,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import submission
@@ -44,6 +46,7 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         sessions = Sessions(staging, spec)
         plugin = GradingPlugin(spec, sessions, seed, progress=progress, tasks=tasks)
         plugin.result.submission = str(path)
+        plugin.result.versions = {"Python": platform.python_version(), "NumPy": np.__version__}
         backstop = 3 * spec.limits.call_timeout + 30
         main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None

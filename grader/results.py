@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+# A task's status in the summary: every point, some, none, or nothing written yet.
+FULL, PARTIAL, NONE, NOT_STARTED = "full", "partial", "none", "not started"
+
 
 @dataclass
 class CaseResult:
-    """One collected pytest item: a test, or one parametrised case of it."""
+    """One collected pytest item: a test, or one parametrised case of it.
+
+    A case that checks several outputs (dx, dw, db) earns the share of each output that is
+    right, so ``score`` may lie strictly between 0 and ``max_score``.
+    """
 
     case: str
     passed: bool
@@ -16,6 +23,11 @@ class CaseResult:
     feedback: str = ""
     output: str = ""
     internal_error: bool = False
+    not_started: bool = False  # the function is a stub or missing
+
+    @property
+    def partial(self) -> bool:
+        return not self.passed and self.score > 0
 
 
 @dataclass
@@ -41,15 +53,60 @@ class TestResult:
         return all(c.passed for c in self.cases)
 
     def feedback_lines(self) -> list[str]:
-        lines = []
+        """What went wrong, one line per distinct message: cases that failed alike are
+        collapsed into one line naming them (``[1x4, 5x7] (2 cases) db has shape …``)."""
+        groups: dict[str, list[str]] = {}
         for c in self.cases:
             if c.passed:
                 continue
-            prefix = f"[{c.case}] " if c.case else ""
-            lines.append(prefix + c.feedback)
+            groups.setdefault(c.feedback, []).append(c.case)
             if c.output:
-                lines.append(f"{prefix}your code printed: {c.output.strip()[:500]}")
-        return lines
+                groups.setdefault(f"your code printed: {c.output.strip()[:500]}", []).append(c.case)
+        return [_prefix(cases) + message for message, cases in groups.items()]
+
+
+def _prefix(cases: list[str]) -> str:
+    named = [c for c in cases if c]
+    if not named:
+        return ""
+    if len(named) == 1:
+        return f"[{named[0]}] "
+    shown = ", ".join(named[:6]) + (", …" if len(named) > 6 else "")
+    return f"[{shown}] ({len(named)} cases) "
+
+
+@dataclass
+class TaskResult:
+    """One task's tests, with the sums every view of a task shows."""
+
+    task: str
+    title: str
+    tests: list[TestResult]
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    def max_score_of(self, visibility: str) -> float:
+        """Points of the task's ``public`` or ``hidden`` tests."""
+        return sum(t.max_score for t in self.tests if t.visibility == visibility)
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        return [c for t in self.tests for c in t.cases]
+
+    @property
+    def status(self) -> str:
+        if self.max_score and self.score >= self.max_score - 1e-9:
+            return FULL
+        if self.score > 1e-9:
+            return PARTIAL
+        failed = [c for c in self.cases if not c.passed]
+        return NOT_STARTED if failed and all(c.not_started for c in failed) else NONE
 
 
 @dataclass
@@ -61,11 +118,13 @@ class GradingResult:
     submission: str
     seed: int
     tests: list[TestResult] = field(default_factory=list)
-    protections: dict[str, str] = field(default_factory=dict)
+    protections: dict = field(default_factory=dict)
     execution_time: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     task_titles: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. where a function was found
+    versions: dict[str, str] = field(default_factory=dict)  # python, numpy
 
     @property
     def score(self) -> float:
@@ -79,13 +138,16 @@ class GradingResult:
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
 
-    def by_task(self) -> dict[str, list[TestResult]]:
-        groups: dict[str, list[TestResult]] = {}
-        for task in self.task_titles:
-            groups[task] = []
+    def tasks(self) -> list[TaskResult]:
+        """The tasks that have tests, in the assignment's order (unknown tasks last)."""
+        groups: dict[str, list[TestResult]] = {task: [] for task in self.task_titles}
         for test in self.tests:
             groups.setdefault(test.task, []).append(test)
-        return {k: v for k, v in groups.items() if v}
+        return [TaskResult(task, self.task_titles.get(task, ""), tests)
+                for task, tests in groups.items() if tests]
+
+    def by_task(self) -> dict[str, list[TestResult]]:
+        return {t.task: t.tests for t in self.tasks()}
 
     def to_dict(self) -> dict:
         data = asdict(self)

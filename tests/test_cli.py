@@ -21,7 +21,7 @@ from grader.spec import ROOT, Assignment, UsageError
 EXAMPLE = ROOT / "examples" / "a1_submission"
 A1 = ROOT / "assignments" / "a1_networks"
 TOTAL = re.compile(r"Total: (\S+)/(\S+) points \((\d+\.\d) %\)")
-ROW = re.compile(r"^\s*([✓✗])\s.*?\s(public|hidden)\s+\S+/\S+\s*$", re.M)
+ROW = re.compile(r"^\s*([✓✗]) (public|hidden)\s+\S+/\S+\s", re.M)  # a test, with --details all
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 CONSOLE_SCRIPT = Path(sys.executable).with_name("layerlab")
 
@@ -57,19 +57,21 @@ def outdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def solution_run(outdir):
-    proc = run("grade", "solutions/a1_networks", "-a", "a1", "--json", outdir / "solution.json")
+    proc = run("grade", "solutions/a1_networks", "-a", "a1", "--json", outdir / "solution.json",
+               "--details", "all")
     return proc, json.loads((outdir / "solution.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def stub_run(outdir):
-    proc = run("grade", "assignments/a1_networks", "-a", "a1", "--json", outdir / "stubs.json")
+    proc = run("grade", "assignments/a1_networks", "-a", "a1", "--json", outdir / "stubs.json",
+               "--details", "all")
     return proc, json.loads((outdir / "stubs.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def example_run(outdir):
-    proc = run("grade", "examples/a1_submission", "--assignment", "a1",
+    proc = run("grade", "examples/a1_submission", "--assignment", "a1", "--details", "all",
                "--json", outdir / "example.json", "--junit", outdir / "example.xml")
     return (proc, json.loads((outdir / "example.json").read_text(encoding="utf-8")),
             ET.parse(outdir / "example.xml").getroot())
@@ -251,7 +253,7 @@ def test_list_shows_every_task_with_its_public_and_hidden_points(solution_run):
 
 
 def test_check_runs_only_the_public_tests():
-    proc = run("check", "a1", "--path", "examples/a1_submission")
+    proc = run("check", "a1", "--path", "examples/a1_submission", "--details", "all")
     assert proc.returncode == 0, proc.stderr
     public = [n for path in sorted((A1 / "tests").glob("test_*.py"))
               for n in ast.parse(path.read_text()).body

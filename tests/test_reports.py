@@ -27,7 +27,7 @@ def result() -> GradingResult:
             [CaseResult("1x3", True, 1.0, 1.0),
              CaseResult("5x7", False, 0.0, 1.0, FEEDBACK_DB, output="debug print\n")]),
         row("a1.svm", "svm_loss example", "t/test_a.py::test_svm", "public",
-            [CaseResult("", False, 0.0, 1.0, FEEDBACK_SVM)]),
+            [CaseResult("", False, 0.0, 1.0, FEEDBACK_SVM, not_started=True)]),
         row("a1.relu", "relu_forward hidden", "t/test_h.py::test_relu", "hidden",
             [CaseResult("", False, 0.0, 0.5, FEEDBACK_INTERNAL, internal_error=True)]),
         row("a1.relu", "relu example", "t/test_a.py::test_relu", "public",
@@ -128,12 +128,12 @@ def render(result, **console_kwargs) -> str:
     return file.getvalue()
 
 
-def test_plain_console_output_has_no_escape_codes_and_every_line(result):
+def test_plain_console_output_has_no_escape_codes_and_every_failure(result):
     text = render(result, force_terminal=False)
     assert "\x1b" not in text
     assert "Total: 3.5/6 points (58.3 %)" in text
     for test in result.tests:
-        assert test.name in text
+        assert (test.name in text) == (not test.passed)
         for line in test.feedback_lines():
             assert line in text
     assert f"[5x7] {FEEDBACK_DB}" in text and "[5x7] your code printed: debug print" in text
@@ -141,16 +141,85 @@ def test_plain_console_output_has_no_escape_codes_and_every_line(result):
     assert "network: none allowed" in text
 
 
-def test_console_sections_follow_the_task_order_with_task_scores(result):
+def summary_rows(text: str) -> list[list[str]]:
+    """The rows of the summary table: task, title, points, status."""
+    head = text.index("What lost points") if "What lost points" in text else len(text)
+    return [re.split(r"\s{2,}", line.strip()) for line in text[:head].splitlines()
+            if re.match(r"^a1\.\w+ ", line)]
+
+
+def test_summary_comes_first_with_one_row_per_task_in_order(result):
     text = render(result, force_terminal=False)
-    headers = [text.index(f"{task}  {title}") for task, title in
-               [("a1.affine", "Fully connected layer"), ("a1.relu", "ReLU"),
-                ("a1.svm", "SVM hinge loss")]]
-    assert headers == sorted(headers)
+    assert summary_rows(text) == [["a1.affine", "Fully connected layer", "2.5/3.5", "partial"],
+                                  ["a1.relu", "ReLU", "1/1.5", "partial"],
+                                  ["a1.svm", "SVM hinge loss", "0/1", "not started"]]
+    assert text.index("a1.svm") < text.index("Total:") < text.index("What lost points")
     assert "a1.softmax" not in text
-    assert "2.5/3.5" in text and "1/1.5" in text and "0/1" in text
-    marks = re.findall(r"^\s*([✓✗])", text, re.M)
+
+
+def test_details_list_failed_tests_by_default_every_test_with_all_and_none_with_none(result):
+    failed = [t.name for t in result.tests if not t.passed]
+    passed = [t.name for t in result.tests if t.passed]
+    by_default = render(result, force_terminal=False)
+    assert all(n in by_default for n in failed) and not any(n in by_default for n in passed)
+    everything = report_text(result, "all")
+    assert all(n in everything for n in failed + passed)
+    marks = re.findall(r"^\s*([✓✗]) (?:public|hidden)", everything, re.M)
     assert marks.count("✓") == 2 and marks.count("✗") == 3
+    nothing = report_text(result, "none")
+    assert not any(n in nothing for n in failed + passed) and FEEDBACK_DB not in nothing
+    assert summary_rows(nothing) == summary_rows(by_default)
+    with pytest.raises(ValueError, match="details must be one of"):
+        report_text(result, "some")
+
+
+def report_text(result, details: str) -> str:
+    file = io.StringIO()
+    report.render(result, Console(file=file, width=200, force_terminal=False), details=details)
+    return file.getvalue()
+
+
+def failing(task: str, name: str, messages: list[str], *, not_started=False) -> results.TestResult:
+    cases = [CaseResult(f"c{i}", False, 0.0, 1.0, m, not_started=not_started)
+             for i, m in enumerate(messages)]
+    return results.TestResult(task, name, f"t::{name}", "hidden", cases)
+
+
+def test_identical_messages_of_a_test_collapse_into_one_line_with_the_cases():
+    test = failing("a1.mse", "mse", ["dx is wrong", "dx is wrong", "loss is nan", "dx is wrong"])
+    assert test.feedback_lines() == ["[c0, c1, c3] (3 cases) dx is wrong", "[c2] loss is nan"]
+    many = failing("a1.mse", "mse", ["same"] * 9)
+    assert many.feedback_lines() == ["[c0, c1, c2, c3, c4, c5, …] (9 cases) same"]
+
+
+def test_a_task_whose_failed_tests_all_say_the_same_gets_one_line():
+    stub = "not implemented (a1.svm: implement svm_loss)"
+    tests = [failing("a1.svm", "svm one", [stub, stub]), failing("a1.svm", "svm two", [stub])]
+    text = report_text(GradingResult("a1", "A", "s", 1, tests, task_titles={"a1.svm": "SVM"}),
+                       "failed")
+    assert f"✗ 2 tests (3 points): {stub}" in text and "svm one" not in text
+    assert text.count(stub) == 1
+
+
+def test_task_status_full_partial_none_and_not_started():
+    ok = results.TestResult("t", "ok", "t::ok", "public", [CaseResult("", True, 1.0, 1.0)])
+    half = results.TestResult("t", "half", "t::h", "public", [CaseResult("", False, 0.5, 1.0, "x")])
+    wrong = failing("t", "wrong", ["dx differs"])
+    stub = failing("t", "stub", ["not implemented"], not_started=True)
+    status = {names: results.TaskResult("t", "", list(tests)).status
+              for names, tests in {"ok": [ok], "ok+half": [ok, half], "half": [half],
+                                   "wrong": [wrong], "stub": [stub], "stub+wrong": [stub, wrong],
+                                   "ok+stub": [ok, stub]}.items()}
+    assert status == {"ok": "full", "ok+half": "partial", "half": "partial", "wrong": "none",
+                      "stub": "not started", "stub+wrong": "none", "ok+stub": "partial"}
+
+
+def test_header_names_the_seed_and_the_versions_and_notes_are_shown(result):
+    result.versions = {"Python": "3.11.7", "NumPy": "2.4.6"}
+    result.notes = ["affine_forward: found in my_layers.py (expected in layers.py)"]
+    text = render(result, force_terminal=False)
+    assert "seed 1234" in text and "Python 3.11.7 · NumPy 2.4.6" in text
+    assert "affine_forward: found in my_layers.py (expected in layers.py)" in text
 
 
 def test_no_color_removes_colours_on_a_terminal(result, monkeypatch):
