@@ -1,14 +1,27 @@
 """Centred-difference gradients computed in the trusted process, for public checks.
 
 Public checks cannot use the reference solution (students do not have it), so they check a
-student's backward against numerical derivatives of the student's own forward.
+student's gradients against numerical derivatives of the student's own code: a backward pass
+against its forward, a loss's dx against its loss value, a model's grads against its loss. Such
+a check proves only that the two agree, so every one of them refuses a numerical gradient that
+is zero everywhere: a forward whose output does not change with its inputs (one that returns
+zeros or a constant) agrees with a backward of zeros, and earns nothing. (The public tests
+also check the forward on a worked example first: see :func:`forward_first`.)
+
+Not to be confused with :func:`grader.compare.check_backward`, which compares a student's
+backward with the reference solution's (the hidden tests).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
+
+from grader.compare import Mismatch, check_array, expect_tuple
+
+RTOL, ATOL = 1e-5, 1e-8
 
 
 def numerical_gradient(f: Callable[[np.ndarray], object], x: np.ndarray,
@@ -27,27 +40,99 @@ def numerical_gradient(f: Callable[[np.ndarray], object], x: np.ndarray,
     return grad
 
 
-def check_backward(student, forward: str, backward: str, args: tuple, grad_names: tuple[str, ...],
-                   dout: np.ndarray) -> None:
+def check_numerical_gradient(name: str, got, f: Callable[[np.ndarray], object], x: np.ndarray,
+                             df: np.ndarray | float = 1.0, *, func: str, wrt: str,
+                             rtol: float = RTOL, atol: float = ATOL) -> None:
+    """The student's gradient ``name`` (``got``) against the numerical gradient of ``f`` (the
+    student's ``func``, as a function of its input ``wrt``) at ``x``, pulled back through ``df``.
+
+    Raises :class:`Mismatch` when they differ, and also when the numerical gradient is zero
+    everywhere: then ``func`` does not depend on ``wrt`` and there is nothing to check."""
+    __tracebackhide__ = True
+    numeric = numerical_gradient(f, x, df)
+    if not np.any(numeric):
+        raise Mismatch(f"your {func}'s output does not change with its input {wrt}, so {name} "
+                       f"cannot be checked against its numerical gradient (a {func} that "
+                       "returns zeros or a constant earns nothing here)")
+    check_array(name, got, numeric, rtol=rtol, atol=atol)
+
+
+def check_against_numerical_gradients(student, forward: str, backward: str, args: tuple,
+                                      grad_names: tuple[str, ...], dout: np.ndarray, *,
+                                      rtol: float = RTOL, atol: float = ATOL) -> None:
     """Every gradient the student's ``backward`` returns against numerical gradients of the
-    student's ``forward`` (both run in the worker through ``student``).
+    student's ``forward`` (both run in the worker through ``student``), for upstream ``dout``.
 
-    ``args`` are the forward's inputs; the first len(grad_names) of them are differentiated,
-    the rest (a param dict) are passed unchanged. Raises :class:`grader.compare.Mismatch`
-    on a wrong output shape, a wrong number of gradients or a gradient that differs."""
-    from grader.compare import Mismatch, check_array, expect_tuple
-
+    ``args`` are the forward's inputs; the first len(grad_names) of them are differentiated
+    (``grad_names[i]`` is the gradient of ``args[i]``, e.g. ("dx", "dw", "db")), the rest (a
+    param dict) are passed unchanged. Raises :class:`grader.compare.Mismatch` on a wrong output
+    shape, a wrong number of gradients, a gradient that differs, or a forward whose output does
+    not change with one of the differentiated inputs."""
     __tracebackhide__ = True
     first, cache = student.forward(forward, *args)
-    if np.shape(first) != dout.shape:
+    if np.shape(first) != np.shape(dout):
         raise Mismatch(f"{forward} returned an output of shape {np.shape(first)}; "
-                       f"expected {dout.shape}")
-    grads = getattr(student, backward)(dout, cache)
-    grads = expect_tuple(grads, grad_names, backward) if len(grad_names) > 1 else (grads,)
+                       f"expected {np.shape(dout)}")
+    grads = expect_tuple(getattr(student, backward)(dout, cache), grad_names, backward)
 
     def out(i, value):
         return student.forward(forward, *args[:i], value, *args[i + 1:])[0]
 
     for i, (name, got) in enumerate(zip(grad_names, grads)):
-        numeric = numerical_gradient(lambda v: out(i, v), args[i], dout)
-        check_array(name, got, numeric, rtol=1e-5, atol=1e-8)
+        check_numerical_gradient(name, got, lambda v: out(i, v), args[i], dout, func=forward,
+                                 wrt=name.removeprefix("d"), rtol=rtol, atol=atol)
+
+
+def check_loss_against_numerical_gradient(student, loss: str, x: np.ndarray, y: np.ndarray, *,
+                                          rtol: float = RTOL, atol: float = ATOL) -> None:
+    """The dx the student's ``loss(x, y) -> (loss, dx)`` returns against the numerical gradient
+    of its loss value with respect to ``x``."""
+    __tracebackhide__ = True
+
+    def loss_and_dx(v):
+        return expect_tuple(getattr(student, loss)(v, y), ("loss", "dx"), loss)
+
+    dx = loss_and_dx(x)[1]
+    check_numerical_gradient("dx", dx, lambda v: loss_and_dx(v)[0], x, func=loss, wrt="x",
+                             rtol=rtol, atol=atol)
+
+
+def check_model_against_numerical_gradients(student, model, params: dict, X: np.ndarray,
+                                            y: np.ndarray, *, rtol: float = RTOL,
+                                            atol: float = ATOL) -> None:
+    """Every entry of the grads the student's ``model.loss(X, y) -> (loss, grads)`` returns
+    against the numerical gradient of its loss, each parameter varied in turn through
+    ``model.set_params``; ``model`` (a handle) must hold ``params`` when called."""
+    __tracebackhide__ = True
+    _, grads = expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"), "loss")
+    if not isinstance(grads, dict) or set(grads) != set(params):
+        raise Mismatch(f"grads should be a dict with keys {sorted(params)}")
+
+    def loss_with(key, value):
+        student.method(model, "set_params", {**params, key: value})
+        return expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"), "loss")[0]
+
+    for key, value in params.items():
+        check_numerical_gradient(f"grads['{key}']", grads[key], lambda v: loss_with(key, v),
+                                 value, func="loss", wrt=key, rtol=rtol, atol=atol)
+
+
+@contextlib.contextmanager
+def forward_first(what: str):
+    """``with forward_first("affine_forward on the worked example"): <check it>`` before a
+    numerical gradient check: a forward that is wrong there fails the gradient check too, saying
+    why. (An identity forward with a backward that returns dout agrees with its own numerical
+    gradient, but it is no layer.) Only wrong values are reworded; a stub that is not
+    implemented yet, or code that raises, is reported as such."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except Mismatch as exc:
+        raise Mismatch(f"the gradient check needs a correct forward first: {what}: {exc}") \
+            from None
+
+
+def away_from_zero(rng: np.random.Generator, shape, low: float = 0.1,
+                   high: float = 2.0) -> np.ndarray:
+    """Random values with ``low <= |x| <= high``: no kink at 0 within a finite-difference step."""
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)

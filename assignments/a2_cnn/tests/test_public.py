@@ -1,14 +1,16 @@
 """Public checks for the A2 layers: the worked examples of the notes and numerical gradients of
-your own forward passes. Run them with `layerlab check a2`. The grade also uses hidden tests
-that check every output and gradient on random shapes (odd sizes, stride 2 and 3, padding 0 to
-2, rectangular kernels, N = 1) against a reference implementation.
+your own forward passes (on inputs drawn from the run's --seed). Run them with
+`layerlab check a2`. The grade also uses hidden tests that check every output and gradient on
+random shapes (odd sizes, stride 2 and 3, padding 0 to 2, rectangular kernels, N = 1) against a
+reference implementation.
 """
 
 import numpy as np
 import pytest
 
 from grader.compare import Mismatch, check_array, check_scalar, expect_tuple
-from grader.numeric import check_backward, numerical_gradient
+from grader.numeric import (check_against_numerical_gradients,
+                            check_loss_against_numerical_gradient, forward_first)
 
 # The notes' examples, each a single 2-d image or kernel.
 NOTES_X = np.array([[1, 1, 1, 1, 1], [-1, 0, -3, 0, 1], [2, 1, 1, -1, 0], [0, -1, 1, 2, 1],
@@ -31,19 +33,16 @@ def pool_param(height, width, stride):
 
 
 # -- a2.carryover ---------------------------------------------------------------------------------
-@pytest.mark.task("a2.carryover")
-@pytest.mark.points(1)
-def test_carryover_examples(student):
-    """affine_forward, relu_forward/backward and softmax_loss on small examples"""
+def check_affine_example(student):
+    __tracebackhide__ = True
     x = np.arange(8, dtype=float).reshape(2, 2, 2)
     w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 2.0]])
     out, _ = student.forward("affine_forward", x, w, np.array([0.5, -1.0]))
     check_array("affine_forward out", out, np.array([[-0.5, 8.0], [3.5, 24.0]]))
-    x = np.array([[-2.0, 0.0, 3.0], [1.5, -0.1, 0.2]])
-    out, cache = student.forward("relu_forward", x)
-    check_array("relu_forward out", out, np.array([[0.0, 0.0, 3.0], [1.5, 0.0, 0.2]]))
-    check_array("relu_backward dx", student.relu_backward(np.full_like(x, 2.0), cache),
-                np.array([[0.0, 0.0, 2.0], [2.0, 0.0, 2.0]]))
+
+
+def check_softmax_example(student):
+    __tracebackhide__ = True
     loss, _ = expect_tuple(student.softmax_loss(np.zeros((4, 5)), np.array([0, 1, 2, 3])),
                            ("loss", "dx"), "softmax_loss")
     check_scalar("softmax_loss of equal scores (log 5)", loss, np.log(5))
@@ -51,32 +50,47 @@ def test_carryover_examples(student):
 
 @pytest.mark.task("a2.carryover")
 @pytest.mark.points(1)
-def test_carryover_gradients_numerical(student):
+def test_carryover_examples(student):
+    """affine_forward, relu_forward/backward and softmax_loss on small examples"""
+    check_affine_example(student)
+    x = np.array([[-2.0, 0.0, 3.0], [1.5, -0.1, 0.2]])
+    out, cache = student.forward("relu_forward", x)
+    check_array("relu_forward out", out, np.array([[0.0, 0.0, 3.0], [1.5, 0.0, 0.2]]))
+    check_array("relu_backward dx", student.relu_backward(np.full_like(x, 2.0), cache),
+                np.array([[0.0, 0.0, 2.0], [2.0, 0.0, 2.0]]))
+    check_softmax_example(student)
+
+
+@pytest.mark.task("a2.carryover")
+@pytest.mark.points(1)
+def test_carryover_gradients_numerical(student, rng):
     """affine_backward and softmax_loss: gradients agree with numerical gradients of your code"""
-    rng = np.random.default_rng(0)
+    with forward_first("the worked examples"):
+        check_affine_example(student)
+        check_softmax_example(student)
     x, w, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 3)), rng.standard_normal(3)
-    check_backward(student, "affine_forward", "affine_backward", (x, w, b),
-                    ("dx", "dw", "db"), rng.standard_normal((3, 3)))
-    scores, y = rng.standard_normal((3, 4)), np.array([0, 3, 1])
-
-    def loss_of(v):
-        return expect_tuple(student.softmax_loss(v, y), ("loss", "dx"), "softmax_loss")[0]
-
-    check_array("softmax_loss dx", student.softmax_loss(scores, y)[1],
-                numerical_gradient(loss_of, scores), rtol=1e-5)
+    check_against_numerical_gradients(student, "affine_forward", "affine_backward", (x, w, b),
+                                      ("dx", "dw", "db"), rng.standard_normal((3, 3)))
+    check_loss_against_numerical_gradient(student, "softmax_loss", rng.standard_normal((3, 4)),
+                                          np.array([0, 3, 1]))
 
 
 # -- a2.conv --------------------------------------------------------------------------------------
-@pytest.mark.task("a2.conv")
-@pytest.mark.points(1)
-def test_conv_true_convolution_example(student):
-    """conv_forward_naive: the notes' true convolution, by cross-correlating the flipped kernel"""
+def check_conv_example(student):
+    __tracebackhide__ = True
     # True convolution flips the kernel; your layer (like every deep-learning library's)
     # does not, so flipping K in both axes beforehand reproduces the notes' Y.
     flipped = NOTES_K[::-1, ::-1].copy()
     out, _ = student.forward("conv_forward_naive", image(NOTES_X), image(flipped), np.zeros(1),
                              {"stride": 1, "pad": 0})
     check_array("out", out, image(NOTES_Y))
+
+
+@pytest.mark.task("a2.conv")
+@pytest.mark.points(1)
+def test_conv_true_convolution_example(student):
+    """conv_forward_naive: the notes' true convolution, by cross-correlating the flipped kernel"""
+    check_conv_example(student)
 
 
 @pytest.mark.task("a2.conv")
@@ -105,24 +119,31 @@ def test_conv_stride_and_padding(student):
 
 @pytest.mark.task("a2.conv")
 @pytest.mark.points(2)
-def test_conv_backward_numerical(student):
+def test_conv_backward_numerical(student, rng):
     """conv_backward_naive: dx, dw, db agree with numerical gradients of your forward"""
-    rng = np.random.default_rng(1)
+    with forward_first("conv_forward_naive on the notes' example"):
+        check_conv_example(student)
     x, w, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2)), \
         rng.standard_normal(3)
     conv_param = {"stride": 2, "pad": 1}  # H' = 1 + (5 + 2 - 3) // 2 = 3, W' = 3
-    check_backward(student, "conv_forward_naive", "conv_backward_naive",
-                    (x, w, b, conv_param), ("dx", "dw", "db"), rng.standard_normal((2, 3, 3, 3)))
+    check_against_numerical_gradients(student, "conv_forward_naive", "conv_backward_naive",
+                                      (x, w, b, conv_param), ("dx", "dw", "db"),
+                                      rng.standard_normal((2, 3, 3, 3)))
 
 
 # -- a2.max_pool ----------------------------------------------------------------------------------
+def check_max_pool_example(student):
+    __tracebackhide__ = True
+    x = np.stack([POOL_X, -POOL_X])[None]  # two channels, pooled separately
+    out, _ = student.forward("max_pool_forward_naive", x, pool_param(2, 2, 2))
+    check_array("out", out, np.array([[[[7, 8], [4, 4]], [[-3, -1], [-2, -1]]]], dtype=float))
+
+
 @pytest.mark.task("a2.max_pool")
 @pytest.mark.points(1)
 def test_max_pool_example(student):
     """max_pool_forward_naive: the notes' 4x4 example, 2x2 windows, stride 2"""
-    x = np.stack([POOL_X, -POOL_X])[None]  # two channels, pooled separately
-    out, _ = student.forward("max_pool_forward_naive", x, pool_param(2, 2, 2))
-    check_array("out", out, np.array([[[[7, 8], [4, 4]], [[-3, -1], [-2, -1]]]], dtype=float))
+    check_max_pool_example(student)
 
 
 @pytest.mark.task("a2.max_pool")
@@ -141,41 +162,50 @@ def test_max_pool_backward_ties_and_overlap(student):
 
 @pytest.mark.task("a2.max_pool")
 @pytest.mark.points(1)
-def test_max_pool_backward_numerical(student):
+def test_max_pool_backward_numerical(student, rng):
     """max_pool_backward_naive: dx agrees with numerical gradients (3x2 windows, stride 2)"""
-    rng = np.random.default_rng(2)
+    with forward_first("max_pool_forward_naive on the notes' example"):
+        check_max_pool_example(student)
     x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) / 10.0  # distinct values: no ties
-    check_backward(student, "max_pool_forward_naive", "max_pool_backward_naive",
-                    (x, pool_param(3, 2, 2)), ("dx",), rng.standard_normal((2, 2, 3, 3)))
+    check_against_numerical_gradients(student, "max_pool_forward_naive", "max_pool_backward_naive",
+                                      (x, pool_param(3, 2, 2)), ("dx",),
+                                      rng.standard_normal((2, 2, 3, 3)))
 
 
 # -- a2.avg_pool ----------------------------------------------------------------------------------
+def check_avg_pool_example(student):
+    """avg_pool_forward_naive on the notes' example; returns the cache."""
+    __tracebackhide__ = True
+    out, cache = student.forward("avg_pool_forward_naive", image(POOL_X), pool_param(2, 2, 2))
+    check_array("out", out, image(np.array([[5, 5], [2.5, 2.5]])))
+    return cache
+
+
 @pytest.mark.task("a2.avg_pool")
 @pytest.mark.points(1)
 def test_avg_pool_example(student):
     """avg_pool_forward_naive / backward: the notes' 4x4 example, 2x2 windows, stride 2"""
-    out, cache = student.forward("avg_pool_forward_naive", image(POOL_X), pool_param(2, 2, 2))
-    check_array("out", out, image(np.array([[5, 5], [2.5, 2.5]])))
+    cache = check_avg_pool_example(student)
     dx = student.avg_pool_backward_naive(image(np.array([[4.0, 8.0], [-4.0, 0.0]])), cache)
     check_array("dx", dx, image(np.kron([[1.0, 2.0], [-1.0, 0.0]], np.ones((2, 2)))))
 
 
 @pytest.mark.task("a2.avg_pool")
 @pytest.mark.points(1)
-def test_avg_pool_backward_numerical(student):
+def test_avg_pool_backward_numerical(student, rng):
     """avg_pool_backward_naive: dx agrees with numerical gradients (overlapping 3x3, stride 2)"""
-    rng = np.random.default_rng(3)
+    with forward_first("avg_pool_forward_naive on the notes' example"):
+        check_avg_pool_example(student)
     x = rng.standard_normal((2, 3, 6, 7))
-    check_backward(student, "avg_pool_forward_naive", "avg_pool_backward_naive",
-                    (x, pool_param(3, 3, 2)), ("dx",), rng.standard_normal((2, 3, 2, 3)))
+    check_against_numerical_gradients(student, "avg_pool_forward_naive", "avg_pool_backward_naive",
+                                      (x, pool_param(3, 3, 2)), ("dx",),
+                                      rng.standard_normal((2, 3, 2, 3)))
 
 
 # -- a2.spatial_bn --------------------------------------------------------------------------------
-@pytest.mark.task("a2.spatial_bn")
-@pytest.mark.points(1)
-def test_spatial_batchnorm_train_example(student):
-    """spatial_batchnorm_forward: statistics per channel over N, H and W; running statistics"""
-    rng = np.random.default_rng(4)
+def check_spatial_batchnorm_example(student, rng):
+    """The train-mode output; returns bn_param as the call left it, and the batch statistics."""
+    __tracebackhide__ = True
     x = 2.0 * rng.standard_normal((3, 2, 4, 5)) + np.array([5.0, -3.0])[None, :, None, None]
     gamma, beta = np.array([1.0, 2.0]), np.array([0.0, -1.0])
     result, (_, _, _, param) = student.with_args("spatial_batchnorm_forward", x, gamma, beta,
@@ -185,6 +215,14 @@ def test_spatial_batchnorm_train_example(student):
     per_channel = (1, 2, 1, 1)
     x_hat = (x - mu.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + 1e-5)
     check_array("out", out, gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel))
+    return param, mu, var
+
+
+@pytest.mark.task("a2.spatial_bn")
+@pytest.mark.points(1)
+def test_spatial_batchnorm_train_example(student, rng):
+    """spatial_batchnorm_forward: statistics per channel over N, H and W; running statistics"""
+    param, mu, var = check_spatial_batchnorm_example(student, rng)
     if not isinstance(param, dict) or "running_mean" not in param or "running_var" not in param:
         raise Mismatch("bn_param should hold 'running_mean' and 'running_var' after a train step")
     # momentum 0.9 from running_mean = running_var = 0
@@ -194,11 +232,13 @@ def test_spatial_batchnorm_train_example(student):
 
 @pytest.mark.task("a2.spatial_bn")
 @pytest.mark.points(2)
-def test_spatial_batchnorm_backward_numerical(student):
+def test_spatial_batchnorm_backward_numerical(student, rng):
     """spatial_batchnorm_backward: dx, dgamma, dbeta agree with numerical gradients"""
-    rng = np.random.default_rng(5)
+    with forward_first("spatial_batchnorm_forward (train) on the worked example"):
+        check_spatial_batchnorm_example(student, rng)
     x = 3.0 * rng.standard_normal((2, 3, 3, 2)) + rng.uniform(-5, 5, (1, 3, 1, 1))
     gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
-    check_backward(student, "spatial_batchnorm_forward", "spatial_batchnorm_backward",
-                    (x, gamma, beta, {"mode": "train"}), ("dx", "dgamma", "dbeta"),
-                    rng.standard_normal(x.shape))
+    check_against_numerical_gradients(student, "spatial_batchnorm_forward",
+                                      "spatial_batchnorm_backward",
+                                      (x, gamma, beta, {"mode": "train"}),
+                                      ("dx", "dgamma", "dbeta"), rng.standard_normal(x.shape))
