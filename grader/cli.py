@@ -18,6 +18,7 @@ from rich.table import Table
 
 from grader import export, report, spec
 from grader.grade import DEFAULT_SEED, grade, plan
+from grader.results import TaskResult
 from grader.spec import UsageError
 
 EXIT_OK, EXIT_FAIL_UNDER, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -183,16 +184,13 @@ def _list(console: Console) -> int:
         table.add_column("title")
         table.add_column("public", justify="right")
         table.add_column("hidden", justify="right")
-        points: dict[tuple[str, str], float] = {}
-        for test, worth in plan(assignment):
-            key = (test.task, test.visibility)
-            points[key] = points.get(key, 0.0) + worth
+        tasks = {task.task: task for task in plan(assignment).tasks()}
         for task, title in assignment.tasks.items():
-            table.add_row(task, title, f"{points.get((task, 'public'), 0):g}",
-                          f"{points.get((task, 'hidden'), 0):g}")
-        table.add_row("", "total", f"{sum(v for (_, k), v in points.items() if k == 'public'):g}",
-                      f"{sum(v for (_, k), v in points.items() if k == 'hidden'):g}",
-                      style="bold")
+            planned = tasks.get(task, TaskResult(task, title, []))
+            table.add_row(task, title, f"{planned.max_score_of('public'):g}",
+                          f"{planned.max_score_of('hidden'):g}")
+        table.add_row("", "total", *(f"{sum(t.max_score_of(v) for t in tasks.values()):g}"
+                                     for v in ("public", "hidden")), style="bold")
         console.print(table)
     return EXIT_OK
 

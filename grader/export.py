@@ -62,11 +62,11 @@ def to_junit(result: GradingResult) -> ET.Element:
     """A JUnit XML ``<testsuites>`` tree: one suite per task, one test case per pytest item."""
     root = ET.Element("testsuites", name=f"layerlab-{result.assignment}",
                       time=f"{result.execution_time:.3f}")
-    for task, tests in result.by_task().items():
-        cases = [(t, c) for t in tests for c in t.cases]
+    for task in result.tasks():
+        cases = [(t, c) for t in task.tests for c in t.cases]
         failures = sum(1 for _, c in cases if not c.passed and not c.internal_error)
         errors = sum(1 for _, c in cases if c.internal_error)
-        suite = ET.SubElement(root, "testsuite", name=task, tests=str(len(cases)),
+        suite = ET.SubElement(root, "testsuite", name=task.task, tests=str(len(cases)),
                               failures=str(failures), errors=str(errors), skipped="0")
         for test, case in cases:
             name = f"{test.name} [{case.case}]" if case.case else test.name

@@ -18,7 +18,7 @@ import pytest
 
 from grader import submission
 from grader.plugin import GradingPlugin, grading_args
-from grader.results import GradingResult, TestResult
+from grader.results import GradingResult
 from grader.policy import Sessions
 from grader.spec import Assignment, UsageError
 
@@ -71,8 +71,8 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         submission.clean(staging)
 
 
-def plan(spec: Assignment) -> list[tuple[TestResult, float]]:
-    """Collect the assignment's tests without running them: each test and its points."""
+def plan(spec: Assignment) -> GradingResult:
+    """Collect the assignment's tests without running them: every case scores 0 of its points."""
     plugin = GradingPlugin(spec, Sessions(spec.folder, spec), DEFAULT_SEED)
     with contextlib.redirect_stdout(io.StringIO()):
         code = pytest.main([*grading_args(spec, hidden=True, timeout=60), "--collect-only"],

@@ -166,17 +166,17 @@ class GradingPlugin:
         if self.progress:
             self.progress(self._done, self._total, nodeid)
 
-    def plan(self) -> list[tuple[TestResult, float]]:
-        """Every collected test with the points it is worth (for ``layerlab list``)."""
-        worth: dict[str, float] = {}
+    def plan(self) -> GradingResult:
+        """Every collected test, each case not yet run and worth its points (``layerlab list``)."""
         for nodeid, points in self._points.items():
-            test_id = nodeid.split("[", 1)[0]
-            worth[test_id] = worth.get(test_id, 0.0) + points
-        return [(test, worth[test_id]) for test_id, test in self._tests.items()]
+            case = nodeid.partition("[")[2].removesuffix("]")
+            self._tests[nodeid.split("[", 1)[0]].cases.append(CaseResult(case, False, 0.0, points))
+        self.result.tests = list(self._tests.values())
+        return self.result
 
     def finish(self, started: float) -> GradingResult:
         self.result.execution_time = time.monotonic() - started
-        self.result.protections = dict(self.sessions.protections)
+        self.result.protections = self.sessions.protections
         self.result.tests = [t for t in self._tests.values() if t.cases]
         return self.result
 
