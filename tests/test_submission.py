@@ -268,7 +268,8 @@ def real(name: str, args: str = "x") -> str:
 
 
 def stub(name: str, args: str = "x") -> str:
-    return f'def {name}({args}):\n    """Docs."""\n    raise NotImplementedError("implement {name}")\n'
+    return (f'def {name}({args}):\n    """Docs."""\n'
+            f'    raise NotImplementedError("implement {name}")\n')
 
 
 @pytest.mark.parametrize("folder", ["solution", "folder"])
