@@ -11,6 +11,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from grader.protections import describe_protections
 from grader.results import GradingResult
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
@@ -18,7 +19,7 @@ _STATUS = {True: "passed", False: "failed"}
 
 
 def protections_text(result: GradingResult) -> str:
-    lines = [f"  {name}: {what}" for name, what in result.protections.items()]
+    lines = [f"  {name}: {what}" for name, what in describe_protections(result.protections)]
     return "Sandbox protections active:\n" + ("\n".join(lines) or "  (no worker was started)")
 
 

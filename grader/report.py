@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from grader.protections import describe_protections
 from grader.results import FULL, NONE, NOT_STARTED, PARTIAL, GradingResult, TaskResult, TestResult
 
 DETAILS = ("failed", "all", "none")
@@ -116,6 +117,4 @@ def _notes(result: GradingResult) -> list[Text]:
 
 
 def _protections(result: GradingResult) -> list[tuple[str, str]]:
-    if not result.protections:
-        return [("workers", "none was started")]
-    return list(result.protections.items())
+    return describe_protections(result.protections) or [("workers", "none was started")]

@@ -118,7 +118,7 @@ class GradingResult:
     submission: str
     seed: int
     tests: list[TestResult] = field(default_factory=list)
-    protections: dict = field(default_factory=dict)
+    protections: list[dict] = field(default_factory=list)  # per worker: see grader.protections
     execution_time: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
     interrupted: bool = False

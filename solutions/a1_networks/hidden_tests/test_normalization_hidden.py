@@ -5,7 +5,8 @@ import copy
 
 import pytest
 
-from grader.compare import Mismatch, check_array, check_backward, check_forward, expect_tuple
+from grader.compare import (Mismatch, check_array, check_backward, check_forward, expect_tuple,
+                            outputs)
 
 # (N, D, extra params); batch norm needs N >= 2 in train mode (one sample has no variance)
 BN_CASES = [(2, 3, {}), (5, 4, {"eps": 1e-2}), (16, 7, {}), (3, 1, {"eps": 1e-3})]
@@ -61,26 +62,30 @@ def test_batchnorm_running_stats(student, ref, rng, n, d, extra):
     bn_param = {"mode": "train", **extra}
     if extra:  # this case starts from given statistics instead of zeros
         bn_param.update(running_mean=rng.standard_normal(d), running_var=rng.uniform(0.5, 2.0, d))
-    ref_param = copy.deepcopy(bn_param)
-    for step in range(1, 4):
-        x = x + rng.standard_normal((n, d))
+    with outputs() as checks:  # running_mean, running_var and the test-mode out
+        ref_param = copy.deepcopy(bn_param)
+        for step in range(1, 4):
+            x = x + rng.standard_normal((n, d))
+            result, args = student.with_args("batchnorm_forward", x, gamma, beta, bn_param)
+            expect_tuple(result, ("out", "cache"), "batchnorm_forward")
+            bn_param = args[3]
+            ref.batchnorm_forward(x, gamma, beta, ref_param)
+            for key in ("running_mean", "running_var"):
+                with checks.part(key):
+                    check_array(f"bn_param['{key}'] after train step {step}",
+                                stat(bn_param, key, f"after train step {step}"), ref_param[key])
+        bn_param["mode"] = ref_param["mode"] = "test"
+        expected = {k: ref_param[k].copy() for k in ("running_mean", "running_var")}
+        x = rng.standard_normal((n, d))
         result, args = student.with_args("batchnorm_forward", x, gamma, beta, bn_param)
-        expect_tuple(result, ("out", "cache"), "batchnorm_forward")
         bn_param = args[3]
-        ref.batchnorm_forward(x, gamma, beta, ref_param)
-        for key in ("running_mean", "running_var"):
-            check_array(f"bn_param['{key}'] after train step {step}",
-                        stat(bn_param, key, f"after train step {step}"), ref_param[key])
-    bn_param["mode"] = ref_param["mode"] = "test"
-    expected = {k: ref_param[k].copy() for k in ("running_mean", "running_var")}
-    x = rng.standard_normal((n, d))
-    result, args = student.with_args("batchnorm_forward", x, gamma, beta, bn_param)
-    bn_param = args[3]
-    out, _ = expect_tuple(result, ("out", "cache"), "batchnorm_forward")
-    check_array("out (test mode)", out, ref.batchnorm_forward(x, gamma, beta, ref_param)[0])
-    for key, value in expected.items():
-        check_array(f"bn_param['{key}'] after a test-mode call (must not change)",
-                    stat(bn_param, key, "after a test-mode call"), value)
+        out, _ = expect_tuple(result, ("out", "cache"), "batchnorm_forward")
+        with checks.part("out"):
+            check_array("out (test mode)", out, ref.batchnorm_forward(x, gamma, beta, ref_param)[0])
+        for key, value in expected.items():
+            with checks.part(key):
+                check_array(f"bn_param['{key}'] after a test-mode call (must not change)",
+                            stat(bn_param, key, "after a test-mode call"), value)
 
 
 @pytest.mark.task("a1.batchnorm")

@@ -7,7 +7,8 @@ import functools
 import numpy as np
 import pytest
 
-from grader.compare import Mismatch, check_array, check_params, check_scalar, expect_tuple
+from grader.compare import (Mismatch, check_array, check_params, check_scalar, expect_tuple,
+                            outputs)
 
 # name: (input_dim, num_filters, filter_size, hidden_dim, num_classes, N, keyword options)
 NETS = {
@@ -87,10 +88,13 @@ def test_loss_and_grads(student, ref, rng, name):
     loss, grads = expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"),
                                "loss(X, y)")
     expected_loss, expected_grads = reference.loss(X, y)
-    check_scalar("loss", loss, expected_loss)
     check_params(grads, reference.params, "grads")
-    for key, value in expected_grads.items():
-        check_array(f"grads['{key}']", grads[key], value, rtol=1e-5)
+    with outputs() as checks:  # the loss and each gradient earn their share
+        with checks.part("loss"):
+            check_scalar("loss", loss, expected_loss)
+        for key, value in expected_grads.items():
+            with checks.part(key):
+                check_array(f"grads['{key}']", grads[key], value, rtol=1e-5)
 
 
 @pytest.mark.task("a2.cnn")

@@ -10,7 +10,8 @@ import copy
 
 import pytest
 
-from grader.compare import Mismatch, check_array, check_backward, check_forward, expect_tuple
+from grader.compare import (Mismatch, check_array, check_backward, check_forward, expect_tuple,
+                            outputs)
 
 pytestmark = pytest.mark.task("a2.spatial_bn")
 
@@ -70,27 +71,31 @@ def test_spatial_batchnorm_running_stats(student, ref, rng, shape, extra):
     bn_param = {"mode": "train", **extra}
     if extra:  # this case starts from given statistics instead of the defaults
         bn_param.update(running_mean=rng.standard_normal(C), running_var=rng.uniform(0.5, 2.0, C))
-    ref_param = copy.deepcopy(bn_param)
-    for step in range(1, 4):
-        x = x + rng.standard_normal(shape)
+    with outputs() as checks:  # running_mean, running_var and the test-mode out
+        ref_param = copy.deepcopy(bn_param)
+        for step in range(1, 4):
+            x = x + rng.standard_normal(shape)
+            result, args = student.with_args("spatial_batchnorm_forward", x, gamma, beta, bn_param)
+            expect_tuple(result, ("out", "cache"), "spatial_batchnorm_forward")
+            bn_param = args[3]
+            ref.spatial_batchnorm_forward(x, gamma, beta, ref_param)
+            for key in ("running_mean", "running_var"):
+                with checks.part(key):
+                    check_array(f"bn_param['{key}'] after train step {step}",
+                                stat(bn_param, key, f"after train step {step}"), ref_param[key])
+        bn_param["mode"] = ref_param["mode"] = "test"
+        expected = {k: ref_param[k].copy() for k in ("running_mean", "running_var")}
+        x = rng.standard_normal(shape)
         result, args = student.with_args("spatial_batchnorm_forward", x, gamma, beta, bn_param)
-        expect_tuple(result, ("out", "cache"), "spatial_batchnorm_forward")
         bn_param = args[3]
-        ref.spatial_batchnorm_forward(x, gamma, beta, ref_param)
-        for key in ("running_mean", "running_var"):
-            check_array(f"bn_param['{key}'] after train step {step}",
-                        stat(bn_param, key, f"after train step {step}"), ref_param[key])
-    bn_param["mode"] = ref_param["mode"] = "test"
-    expected = {k: ref_param[k].copy() for k in ("running_mean", "running_var")}
-    x = rng.standard_normal(shape)
-    result, args = student.with_args("spatial_batchnorm_forward", x, gamma, beta, bn_param)
-    bn_param = args[3]
-    out, _ = expect_tuple(result, ("out", "cache"), "spatial_batchnorm_forward")
-    check_array("out (test mode)", out,
-                ref.spatial_batchnorm_forward(x, gamma, beta, ref_param)[0])
-    for key, value in expected.items():
-        check_array(f"bn_param['{key}'] after a test-mode call (must not change)",
-                    stat(bn_param, key, "after a test-mode call"), value)
+        out, _ = expect_tuple(result, ("out", "cache"), "spatial_batchnorm_forward")
+        with checks.part("out"):
+            check_array("out (test mode)", out,
+                        ref.spatial_batchnorm_forward(x, gamma, beta, ref_param)[0])
+        for key, value in expected.items():
+            with checks.part(key):
+                check_array(f"bn_param['{key}'] after a test-mode call (must not change)",
+                            stat(bn_param, key, "after a test-mode call"), value)
 
 
 @pytest.mark.points(2)
