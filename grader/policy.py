@@ -41,26 +41,13 @@ class Sessions:
         return self._sessions[policy]
 
     @property
-    def protections(self) -> dict[str, str]:
-        """What the sandbox enforced, as reported by every worker that started. Where workers
-        of different import policies differ (what they may import and read), each version is
-        followed by the tasks it applied to."""
-        started = [(policy, s.protections) for policy, s in self._sessions.items() if s.protections]
-        merged = {}
-        for key in dict.fromkeys(k for _, prot in started for k in prot):
-            versions: dict[str, list[tuple[str, ...]]] = {}
-            for policy, prot in started:
-                if key in prot:
-                    versions.setdefault(prot[key], []).append(policy)
-            merged[key] = next(iter(versions)) if len(versions) == 1 else "; ".join(
-                f"{text} ({self._tasks_under(policies)})" for text, policies in versions.items())
-        return merged
-
-    def _tasks_under(self, policies: list[tuple[str, ...]]) -> str:
-        named = sorted(t for t, p in self.spec.imports.items() if p in policies)
-        if () in policies:
-            return "every other task" if not named else f"{', '.join(named)} and every other task"
-        return ", ".join(named)
+    def protections(self) -> list[dict]:
+        """What each started worker's sandbox enforced, with the tasks it served:
+        ``{"tasks": [...], "other_tasks": bool, "facts": {...}}`` (phrased by
+        :func:`grader.protections.describe_protections`)."""
+        return [{"tasks": sorted(t for t, p in self.spec.imports.items() if p == policy),
+                 "other_tasks": policy == (), "facts": session.protections}
+                for policy, session in self._sessions.items() if session.protections]
 
     def close(self) -> None:
         for session in self._sessions.values():

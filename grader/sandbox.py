@@ -1,10 +1,14 @@
 """Operating-system protections the worker applies to itself before importing student code.
 
-Each protection is applied independently and reports what it achieved, so a report can say
-exactly which ones were active: resource limits (everywhere with ``resource``), and on Linux a
-private network namespace, Landlock filesystem and signal confinement, and a seccomp filter that
-forbids new processes, program execution, sockets and system administration calls. Nothing here
-needs privileges beyond what an ordinary user has on a 6.x kernel.
+Each protection is applied independently and returns what it achieved as JSON-able facts
+(phrased for reports by :mod:`grader.protections`): resource limits (everywhere with
+``resource``), and on Linux a private network namespace, Landlock filesystem and signal
+confinement, and a seccomp filter that forbids new processes, program execution, sockets and
+system administration calls. Nothing here needs privileges beyond what an ordinary user has on a
+6.x kernel.
+
+Every result has a ``status``: ``active`` (with details), ``unsupported`` (not on this platform),
+``unavailable`` or ``failed`` (with the ``error``).
 
 Loaded by the worker by file path: standard library only.
 """
@@ -25,10 +29,20 @@ except ImportError:  # Windows
 MiB = 1 << 20
 
 
-def apply_rlimits(limits: dict) -> str:
+def _unsupported() -> dict:
+    """A protection this platform does not have."""
+    return {"status": "unsupported"}
+
+
+def _error(status: str, error: str | None = None) -> dict:
+    """A protection that is not in force, and why (the last OS error by default)."""
+    return {"status": status, "error": error or os.strerror(ctypes.get_errno())}
+
+
+def apply_rlimits(limits: dict) -> dict:
     """Cap CPU seconds, file size, open files, processes and core dumps (address space later)."""
     if resource is None:
-        return "not available on this OS"
+        return _unsupported()
     wanted = {
         "RLIMIT_CPU": limits["cpu_seconds"],
         "RLIMIT_FSIZE": limits["file_size_mb"] * MiB,
@@ -46,17 +60,18 @@ def apply_rlimits(limits: dict) -> str:
             done.append(name[7:].lower())
         except (ValueError, OSError):
             pass
-    return "limits on " + ", ".join(done)
+    return {"status": "active", "limits": done}
 
 
-def limit_memory(limit_mb: int) -> str:
+def limit_memory(limit_mb: int) -> dict:
+    """Cap the address space at ``limit_mb`` MiB."""
     if resource is None or not hasattr(resource, "RLIMIT_AS"):
-        return "not available on this OS"
+        return _unsupported()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit_mb * MiB, limit_mb * MiB))
     except (ValueError, OSError) as exc:
-        return f"not applied ({exc})"
-    return f"{limit_mb} MiB address space"
+        return _error("failed", str(exc))
+    return {"status": "active", "address_space_mb": limit_mb}
 
 
 _libc = None
@@ -73,16 +88,16 @@ def _syscall(*args) -> int:
     return _lib().syscall(*args)
 
 
-def new_network_namespace() -> str:
+def new_network_namespace() -> dict:
     """Move into an empty network namespace: no interfaces but a downed loopback."""
     if sys.platform != "linux":
-        return "not available on this OS"
+        return _unsupported()
     CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
     if _lib().unshare(CLONE_NEWNET) == 0:
-        return "private network namespace (no network)"
+        return {"status": "active", "namespaces": ["network"]}
     if _lib().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-        return "private user and network namespace (no network)"
-    return f"not available ({os.strerror(ctypes.get_errno())})"
+        return {"status": "active", "namespaces": ["user", "network"]}
+    return _error("unavailable")
 
 
 # --- Landlock -------------------------------------------------------------------------------
@@ -103,21 +118,21 @@ def _landlock_fs_rights(abi: int) -> int:
     return rights
 
 
-def landlock(read_paths: list[str], write_paths: list[str]) -> str:
-    """Allow reading only ``read_paths`` and writing only beneath ``write_paths``. The text
-    returned calls the first "the readable files"; the caller says what they are."""
+def landlock(read_paths: list[str], write_paths: list[str]) -> dict:
+    """Allow reading only ``read_paths`` and writing only beneath ``write_paths``; with the ABI,
+    also what the ruleset denies beyond files (Landlock's names for them)."""
     if sys.platform != "linux":
-        return "not available on this OS"
+        return _unsupported()
     abi = _syscall(_LL_CREATE, None, 0, 1)  # LANDLOCK_CREATE_RULESET_VERSION
     if abi < 1:
-        return "not available (kernel without Landlock)"
+        return _error("unavailable", "kernel without Landlock")
     handled = _landlock_fs_rights(abi)
     attr = struct.pack("=QQQ", handled, 0b11 if abi >= 4 else 0, 0b11 if abi >= 6 else 0)
     size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
     buf = ctypes.create_string_buffer(attr[:size], size)
     ruleset = _syscall(_LL_CREATE, buf, size, 0)
     if ruleset < 0:
-        return f"not available ({os.strerror(ctypes.get_errno())})"
+        return _error("unavailable")
     read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
     try:
         for path in read_paths:
@@ -126,16 +141,12 @@ def landlock(read_paths: list[str], write_paths: list[str]) -> str:
             _landlock_rule(ruleset, path, handled, handled)
         _lib().prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
         if _syscall(_LL_RESTRICT, ruleset, 0) != 0:
-            return f"not applied ({os.strerror(ctypes.get_errno())})"
+            return _error("failed")
     finally:
         os.close(ruleset)
-    extras = []
-    if abi >= 4:
-        extras.append("no TCP bind/connect")
-    if abi >= 6:
-        extras.append("no signals to processes outside the sandbox")
-    return "Landlock ABI %d: reads only the readable files; writes only its temp directory%s" % (
-        abi, "".join("; " + e for e in extras))
+    return {"status": "active", "landlock_abi": abi,
+            "net": ["bind_tcp", "connect_tcp"] if abi >= 4 else [],
+            "scoped": ["abstract_unix_socket", "signal"] if abi >= 6 else []}
 
 
 def _landlock_rule(ruleset: int, path: str, rights: int, handled: int) -> None:
@@ -219,10 +230,10 @@ def seccomp_program(pid: int) -> list[tuple[int, int, int, int]]:
     return p
 
 
-def seccomp() -> str:
+def seccomp() -> dict:
     """Install the filter; from here on no new process, program, socket or limit change."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return "not available on this OS/architecture"
+        return _unsupported()
     prog = seccomp_program(os.getpid())
     raw = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
     filt = ctypes.create_string_buffer(raw, len(raw))
@@ -233,5 +244,5 @@ def seccomp() -> str:
     fprog = SockFprog(len(prog), ctypes.addressof(filt))
     _lib().prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     if _lib().prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
-        return f"not applied ({os.strerror(ctypes.get_errno())})"
-    return "seccomp: no new processes, programs, sockets, limit changes or signals to others"
+        return _error("failed")
+    return {"status": "active"}

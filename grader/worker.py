@@ -1,7 +1,7 @@
 """The sandbox worker: runs one submission's functions on request, in its own process.
 
 Started by :mod:`grader.session` as ``python -I worker.py CONFIG`` with a scrubbed environment.
-It locks itself down (see :mod:`grader.sandbox`), reports which protections are active, then
+It locks itself down (see :mod:`grader.sandbox`), reports what each protection achieved, then
 answers requests read from one pipe on another: each request names a submission module and a
 function with plain-data arguments; the answer is the function's return value in the wire
 format, with values that are not plain data (a layer's ``cache``) kept here behind handles.
@@ -308,30 +308,33 @@ def preload(packages, paths, allowed):
 
 
 def lock_down(cfg):
+    """Apply every protection to this process; what each achieved, as JSON-able facts."""
     limits = cfg["limits"]
     extra = [str(p) for p in cfg.get("extra_paths", ())]
     ours = list(cfg.get("extra_imports", ()))  # our packages this worker's tasks may import
-    allowed_packages = set(sys.stdlib_module_names) | {"numpy"} | set(ours)
-    preload(ours, extra, allowed_packages)
-    prot = {"resource limits": sandbox.apply_rlimits(limits)}
-    prot["network"] = sandbox.new_network_namespace()
-    prot["filesystem"] = sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
-                                          [cfg["work_dir"]])
-    if prot["filesystem"].startswith("Landlock"):
-        prot["readable files"] = "the interpreter, NumPy and the submission" + "".join(
-            f", a copy of {name} (with the libraries it loaded)" for name in ours)
-    prot["memory"] = sandbox.limit_memory(limits["memory_mb"])
-    prot["system calls"] = sandbox.seccomp()
-    own = [f[:-3] for f in os.listdir(cfg["submission_dir"]) if f.endswith(".py")]
-    allowed = allowed_packages | set(own)
-    sys.meta_path[:] = [ImportGate(allowed, cfg.get("refusals", {}))] + [
+    allowed = set(sys.stdlib_module_names) | {"numpy"} | set(ours)
+    preload(ours, extra, allowed)
+    facts = {"resource limits": sandbox.apply_rlimits(limits),
+             "network": sandbox.new_network_namespace(),
+             "filesystem": sandbox.landlock(_read_paths(cfg["submission_dir"], extra),
+                                            [cfg["work_dir"]])}
+    if facts["filesystem"]["status"] == "active":
+        facts["readable files"] = {"status": "active", "copies": ours}
+    facts["memory"] = sandbox.limit_memory(limits["memory_mb"])
+    facts["system calls"] = sandbox.seccomp()
+    gate_imports(cfg["submission_dir"], extra, allowed, cfg.get("refusals", {}))
+    facts["imports"] = {"status": "active", "packages": ours}
+    return facts
+
+
+def gate_imports(sub_dir, extra_paths, allowed, refusals):
+    """From here on only ``allowed`` packages and the submission's own modules import."""
+    own = {f[:-3] for f in os.listdir(sub_dir) if f.endswith(".py")}
+    sys.meta_path[:] = [ImportGate(allowed | own, refusals)] + [
         f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
         or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
                  importlib.machinery.PathFinder)]
-    sys.path[:] = [cfg["submission_dir"], *extra] + [p for p in sys.path if "-packages" not in p]
-    prot["imports"] = "only the standard library, numpy and the submission's own files" + \
-        "".join(f", {name}" for name in ours)
-    return prot
+    sys.path[:] = [sub_dir, *extra_paths] + [p for p in sys.path if "-packages" not in p]
 
 
 def main():
@@ -340,9 +343,8 @@ def main():
     sys.dont_write_bytecode = True
     faulthandler.enable()
     os.chdir(cfg["work_dir"])
-    prot = lock_down(cfg)
-    worker = Worker(cfg)
-    worker.serve(cfg["fd_in"], cfg["fd_out"], {"ready": True, "protections": prot})
+    facts = lock_down(cfg)
+    Worker(cfg).serve(cfg["fd_in"], cfg["fd_out"], {"ready": True, "protections": facts})
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import pytest
 from grader import spec
 from grader.grade import grade
 from grader.plugin import case_seed
+from grader.protections import describe_protections
 
 A1 = spec.get("a1")
 ROOT = spec.ROOT
@@ -47,7 +48,7 @@ def test_untouched_stubs_score_zero_and_say_not_implemented():
 
 
 def test_report_names_the_active_protections(reference_result):
-    keys = set(reference_result.protections)
+    keys = set(dict(describe_protections(reference_result.protections)))
     assert {"resource limits", "network", "filesystem", "memory", "system calls", "imports"} <= keys
 
 

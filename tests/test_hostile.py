@@ -30,6 +30,7 @@ import pytest
 
 from grader import spec
 from grader.grade import grade
+from grader.protections import describe_protections
 from grader.results import GradingResult
 from grader.spec import UsageError
 from hostile import corpus  # tests/ is on sys.path (rootdir-relative imports)
@@ -260,13 +261,16 @@ def test_symlink_out_of_the_submission_is_not_followed(tmp_path):
 
 
 def test_report_names_the_protections(reference):
-    assert {"resource limits", "filesystem", "network", "system calls"} <= set(reference.protections)
+    said = dict(describe_protections(reference.protections))
+    assert {"resource limits", "filesystem", "network", "system calls"} <= set(said)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Landlock, seccomp and network namespaces "
                     "exist only on Linux")
 def test_linux_protections_are_active(reference):
-    prot = reference.protections
+    (worker,) = reference.protections  # A1 has one import policy: one worker
+    assert {f["status"] for f in worker["facts"].values()} == {"active"}, worker
+    prot = dict(describe_protections(reference.protections))
     assert prot["filesystem"].startswith("Landlock ABI"), prot
     assert prot["readable files"] == "the interpreter, NumPy and the submission", prot
     assert prot["system calls"].startswith("seccomp:"), prot

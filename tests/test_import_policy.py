@@ -1,6 +1,7 @@
 """Per-task import policy: only the tasks an assignment's [imports] table names may import
 core_ext in the sandbox; elsewhere the import fails with a message that says why."""
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from grader.policy import Sessions
+from grader.protections import describe_protections
 from grader.session import StudentError
 from grader.spec import ROOT, Assignment, Limits, UsageError, _load
 
@@ -59,7 +61,7 @@ def test_allowed_task_runs_the_fast_kernel(sessions):
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     out = sessions.for_task("t.fast").call("fast", "pool", (x, POOL), {})
     np.testing.assert_array_equal(out, [[[[5.0, 7.0], [13.0, 15.0]]]])
-    assert "core_ext" in sessions.protections["imports"]
+    assert sessions.for_task("t.fast").protections["imports"]["packages"] == ["core_ext"]
 
 
 def test_allowed_task_gets_the_compiled_convolution_but_not_scipy(sessions):
@@ -93,25 +95,34 @@ def test_solutions_are_never_importable(sessions, task):
 
 def test_the_fast_worker_sees_core_ext_but_not_the_repository(sessions):
     session = sessions.for_task("t.fast")
-    if "not available" in session.ensure_started().get("filesystem", "not available"):
+    if session.ensure_started()["filesystem"]["status"] != "active":
         pytest.skip("Landlock is not available on this kernel")
     with pytest.raises(StudentError):
         session.call("fast", "read", (str(ROOT / "solutions" / "__init__.py"),), {})
 
 
+def test_protections_list_each_worker_with_its_tasks(sessions):
+    sessions.for_task("t.fast").ensure_started()
+    sessions.for_task("t.naive").ensure_started()
+    assert [(w["tasks"], w["other_tasks"], w["facts"]["imports"]) for w in sessions.protections] \
+        == [(["t.fast"], False, {"status": "active", "packages": ["core_ext"]}),
+            ([], True, {"status": "active", "packages": []})]
+    assert json.loads(json.dumps(sessions.protections)) == sessions.protections  # plain data
+
+
 def test_report_shows_each_policy_with_its_tasks(sessions):
     sessions.for_task("t.naive").ensure_started()
-    assert "core_ext" not in sessions.protections["imports"]
+    naive = dict(describe_protections(sessions.protections))
+    assert "core_ext" not in naive["imports"]
     sessions.for_task("t.fast").ensure_started()
-    imports = sessions.protections["imports"]
-    assert imports == ("only the standard library, numpy and the submission's own files "
-                       "(every other task); only the standard library, numpy and the "
-                       "submission's own files, core_ext (t.fast)")
-    naive = sessions.for_task("t.naive").protections
-    assert sessions.protections["resource limits"] == naive["resource limits"]  # alike: said once
-    if "Landlock" in sessions.protections["filesystem"]:
-        assert sessions.protections["filesystem"] == naive["filesystem"]  # the same in both
-        assert sessions.protections["readable files"] == (
+    said = dict(describe_protections(sessions.protections))
+    assert said["imports"] == ("only the standard library, numpy and the submission's own files "
+                               "(every other task); only the standard library, numpy and the "
+                               "submission's own files, core_ext (t.fast)")
+    assert said["resource limits"] == naive["resource limits"]  # alike: said once
+    if "Landlock" in said["filesystem"]:
+        assert said["filesystem"] == naive["filesystem"]  # the same in both
+        assert said["readable files"] == (
             "the interpreter, NumPy and the submission (every other task); the interpreter, "
             "NumPy and the submission, a copy of core_ext (with the libraries it loaded) (t.fast)")
 
