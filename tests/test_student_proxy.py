@@ -32,7 +32,7 @@ def student(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sub")
     (folder / "model.py").write_text(SOURCE)
     session = WorkerSession(folder)
-    session.limits.call_timeout = session.call_timeout = 1.0
+    session.limits.call_timeout = 1.0
     yield Student(session, {"Net": "model", "batchnorm_forward": "model"})
     session.close()
 
