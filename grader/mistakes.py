@@ -20,6 +20,7 @@ copies of the inputs, and the student's value is only compared with.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import importlib.util
 import traceback
@@ -83,12 +84,12 @@ class Recorder:
         if name not in self.mistakes:
             return fn
 
+        @functools.wraps(fn)
         def recorded(*args, **kwargs):
             saved = copy.deepcopy((args, kwargs))
             result = fn(*args, **kwargs)
             self.calls.append(Call(name, *saved, result))
             return result
-        recorded.__wrapped__ = fn
         return recorded
 
     def name(self, failure: Mismatch) -> str:
