@@ -110,6 +110,20 @@ def test_example_scores_between_0_and_100_with_passes_and_failures(example_run):
     assert {kind for _, kind in rows(proc.stdout)} == {"public", "hidden"}
 
 
+def test_example_summary_fits_on_one_screen_above_the_details():
+    proc = run("grade", "examples/a1_submission", "--assignment", "a1", columns="80")
+    assert proc.returncode == 0, proc.stderr
+    above, _, details = proc.stdout.partition("What lost points:")
+    assert details, proc.stdout
+    assert len(above.splitlines()) <= 40, above
+    assert all(task in above for task in spec.get("a1").tasks)
+    assert "seed 1234" in above and "NumPy " in above and "Python " in above
+    # a task whose tests all fail alike is one line; the partial ones list their failed tests
+    assert "✗ 4 tests (7 points): activations.py defines no function 'leaky_relu_forward'" in details
+    assert "affine_backward: dx, dw and db match the reference" in details
+    assert "affine_forward: out matches the reference" not in details  # it passed
+
+
 def test_output_without_a_terminal_has_no_escape_codes(example_run, stub_run):
     for proc in (example_run[0], stub_run[0]):
         assert "\x1b" not in proc.stdout and "\x1b" not in proc.stderr

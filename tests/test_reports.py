@@ -108,6 +108,16 @@ def test_junit_counts_cases_failures_and_errors(result, tmp_path):
         assert len(suite.findall("testcase/error")) == int(suite.get("errors"))
 
 
+def test_gradescope_and_junit_show_a_partly_right_case_with_its_share():
+    case = CaseResult("5x7", False, 2 / 3, 1.0, "db has shape (1, 3); expected (3,)")
+    test = results.TestResult("a1.affine", "grads", "t::g", "hidden", [case])
+    result = GradingResult("a1", "A", "s", 1, [test], task_titles={"a1.affine": "Affine"})
+    (row,) = export.to_gradescope(result)["tests"]
+    assert (row["score"], row["max_score"], row["status"]) == (0.6667, 1.0, "failed")
+    props = {p.get("name"): p.get("value") for p in export.to_junit(result).iter("property")}
+    assert props == {"score": "0.666667", "max_score": "1"}
+
+
 def test_junit_failure_carries_the_feedback_and_output(result):
     root = export.to_junit(result)
     case = root.find(".//testcase[@name='affine_backward: grads [5x7]']")
