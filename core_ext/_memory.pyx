@@ -1,9 +1,9 @@
 """A NumPy memory handler (NEP 49) that keeps a few freed large blocks for the next array of
 the same size.
 
-The fast layers return fresh arrays (out, dx, ...) every call. In this VM the first touch of a
-fresh 32 MiB array took about 3 ms, as long as the max-pooling kernel that fills it: the
-kernel zeroes every new page as it faults in. Blocks this handler kept from the last call are
+The fast layers return fresh arrays (out, dx, ...) every call, and the first touch of a fresh
+large array costs as much as a fast kernel that fills it: the OS zeroes every new page as it
+faults in (figures in bench/README.md). Blocks this handler kept from the last call are
 already mapped. The wrappers allocate their results under it (:func:`handler` installs it for
 the current context); every array it allocated comes back to it when freed, wherever that is.
 
