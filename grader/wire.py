@@ -3,7 +3,9 @@
 Only plain data crosses the boundary: a JSON header plus NPY-encoded arrays (read back with
 ``allow_pickle=False``). Tuples, dicts, NumPy scalars, opaque handles and probe functions get
 small tagged JSON objects. Nothing here unpickles, so bytes written by student code can at worst
-decode to wrong values, never run code in the reading process.
+decode to wrong values, never run code in the reading process. Each message crosses a pipe as
+one length-prefixed frame (:func:`send`, :func:`recv`): the worker blocks, the grader gives
+each frame a deadline.
 
 This module is loaded by the worker by file path before any student code runs: it imports
 only the standard library and NumPy.
