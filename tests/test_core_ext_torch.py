@@ -9,16 +9,13 @@ import core_ext
 from test_core_ext import DTYPES, POOL_CASES, pool_id
 from test_core_ext_conv import CONV_CASES, case_id
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+pytest.importorskip("torch")
+
+from torch_oracle import ATOL, RTOL, F, assert_close, tensor, torch  # noqa: E402
 
 
 def tolerance(dtype) -> dict:
-    return {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
-
-
-def tensor(a):
-    return torch.tensor(a, requires_grad=True)
+    return {"rtol": RTOL, "atol": ATOL} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -29,14 +26,14 @@ def test_conv_matches_torch(kernels, case, dtype):
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
     out, cache = core_ext.conv_forward(x, w, b, {"stride": stride, "pad": pad})
-    tx, tw, tb = tensor(x), tensor(w), tensor(b)
+    tx, tw, tb = tensor(x, dtype=None), tensor(w, dtype=None), tensor(b, dtype=None)
     tout = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
-    np.testing.assert_allclose(out, tout.detach().numpy(), **tolerance(dtype))
+    assert_close("out", out, tout, **tolerance(dtype))
 
     dout = rng.standard_normal(out.shape).astype(dtype)
     tout.backward(torch.tensor(dout))
     for name, ours, theirs in zip(("dx", "dw", "db"), core_ext.conv_backward(dout, cache), (tx, tw, tb)):
-        np.testing.assert_allclose(ours, theirs.grad.numpy(), err_msg=name, **tolerance(dtype))
+        assert_close(name, ours, theirs.grad, **tolerance(dtype))
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -50,13 +47,13 @@ def test_pool_matches_torch(kernels, case, dtype, kind):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dtype)
     out, cache = forward(x, {"pool_height": ph, "pool_width": pw, "stride": s})
-    tx = tensor(x)
+    tx = tensor(x, dtype=None)
     tout = torch_pool(tx, (ph, pw), stride=s)
-    np.testing.assert_allclose(out, tout.detach().numpy(), **tolerance(dtype))
+    assert_close("out", out, tout, **tolerance(dtype))
 
     dout = rng.standard_normal(out.shape).astype(dtype)
     tout.backward(torch.tensor(dout))
-    np.testing.assert_allclose(backward(dout, cache), tx.grad.numpy(), **tolerance(dtype))
+    assert_close("dx", backward(dout, cache), tx.grad, **tolerance(dtype))
 
 
 def test_max_pool_tie_rule_matches_torch(kernels):
@@ -64,7 +61,7 @@ def test_max_pool_tie_rule_matches_torch(kernels):
     x = np.random.default_rng(2).integers(0, 2, (2, 3, 9, 8)).astype(np.float64)
     param = {"pool_height": 3, "pool_width": 2, "stride": 1}
     out, cache = core_ext.max_pool_forward(x, param)
-    tx = tensor(x)
+    tx = tensor(x, dtype=None)
     tout = F.max_pool2d(tx, (3, 2), stride=1)
     dout = 2.0 ** np.random.default_rng(3).integers(-2, 3, out.shape)
     tout.backward(torch.tensor(dout))

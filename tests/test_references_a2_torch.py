@@ -3,12 +3,11 @@ when torch is absent."""
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+pytest.importorskip("torch")
 
 from solutions.a2_cnn import layers  # noqa: E402
+from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
 
-RTOL, ATOL = 1e-10, 1e-12
 
 # (x shape, w shape, stride, pad): N = 1, rectangular inputs and kernels (both HH > WW and
 # HH < WW), stride > 1 with padding, windows that do not fit at the edge, a kernel as tall as
@@ -22,15 +21,6 @@ POOL_CASES = [((2, 3, 8, 8), 2, 2, 2), ((1, 2, 7, 9), 2, 2, 2), ((2, 2, 6, 6), 3
               ((3, 2, 7, 5), 3, 2, 2), ((1, 2, 9, 7), 2, 3, 3), ((1, 1, 5, 4), 5, 4, 1)]
 BN_CASES = [((2, 3, 4, 5), 1e-5, 0.9), ((1, 4, 3, 3), 1e-3, 0.9), ((5, 2, 1, 1), 1e-5, 0.6),
             ((3, 5, 2, 7), 1e-2, 0.8)]
-
-
-def tensor(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
-
-
-def assert_close(name, ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL, err_msg=name)
 
 
 def case_id(case):

@@ -3,21 +3,12 @@ forward values and every gradient; skipped when torch is absent."""
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+pytest.importorskip("torch")
 
 from solutions.a1_networks import activations, losses  # noqa: E402
+from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
 
-RTOL, ATOL = 1e-10, 1e-12
 SHAPES = [(1, 1), (1, 5), (3, 5), (2, 3, 4)]
-
-
-def tensor(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
-
-
-def assert_close(name, ours, theirs):
-    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg=name)
 
 
 def inputs(seed, shape, scale=1.0):
