@@ -72,7 +72,7 @@ def relu_backward(dout, cache):
 def softmax_loss(x, y):
     """Softmax cross-entropy: loss = mean_i -log(exp(x[i, y_i]) / sum_j exp(x[i, j])).
 
-    Shift the scores by their row maximum first, so |x| ~ 1e3 neither overflows nor warns.
+    Scores are shifted by their row maximum first, so |x| ~ 1e3 neither overflows nor warns.
 
     Inputs:
     - x: (N, C) class scores
