@@ -13,6 +13,8 @@ from grader.results import CaseResult, GradingResult
 
 FEEDBACK_DB = "db has shape (1, 3); expected (3,)"
 FEEDBACK_SVM = "not implemented (a1.svm: implement svm_loss)"
+NO_NETWORK = {"tasks": [], "other_tasks": True,
+              "facts": {"network": {"status": "unavailable", "error": "none allowed"}}}
 FEEDBACK_INTERNAL = "grader error (not your fault; reported to the instructor): KeyError: 'atol'"
 
 
@@ -34,7 +36,7 @@ def result() -> GradingResult:
             [CaseResult("", True, 1.0, 1.0)]),
     ]
     return GradingResult(
-        "a1", "Neurons", "alice.zip", 1234, tests, protections={"network": "none allowed"},
+        "a1", "Neurons", "alice.zip", 1234, tests, protections=[NO_NETWORK],
         execution_time=12.3456, internal_errors=["t/test_h.py::test_relu: KeyError: 'atol'"],
         task_titles={"a1.affine": "Fully connected layer", "a1.relu": "ReLU",
                      "a1.svm": "SVM hinge loss", "a1.softmax": "Softmax"})
@@ -80,7 +82,7 @@ def test_gradescope_summary_names_score_and_grader_errors(result):
     output = export.to_gradescope(result)["output"]
     assert "3.5/6" in output and "58.3 %" in output and "seed 1234" in output
     assert "1 grader error" in output
-    assert "network: none allowed" in output
+    assert "network: not available (none allowed)" in output
 
 
 def test_written_json_is_the_gradescope_document(result, tmp_path):
@@ -148,7 +150,7 @@ def test_plain_console_output_has_no_escape_codes_and_every_failure(result):
             assert line in text
     assert f"[5x7] {FEEDBACK_DB}" in text and "[5x7] your code printed: debug print" in text
     assert "Grader error (please report it): t/test_h.py::test_relu: KeyError: 'atol'" in text
-    assert "network: none allowed" in text
+    assert "network: not available (none allowed)" in text
 
 
 def summary_rows(text: str) -> list[list[str]]:
