@@ -95,27 +95,31 @@ class Worker:
 
     # -- submission modules ------------------------------------------------------------------
     def module(self, name):
-        if name in self.import_errors:
-            raise StudentFailure("import_error", self.import_errors[name])
+        """The submission's module ``name``, imported once. A failure is remembered with its
+        kind, so a missing file reads as "not started" on every call, not only the first."""
         if name in self.modules:
             return self.modules[name]
-        path = os.path.join(self.sub_dir, name + ".py")
-        if not os.path.exists(path):
-            msg = f"the submission has no {name}.py"
-            self.import_errors[name] = msg
-            raise StudentFailure("missing_module", msg)
+        if name not in self.import_errors:
+            failure = self._import(name)
+            if failure is None:
+                return self.modules[name]
+            self.import_errors[name] = failure
+        raise StudentFailure(*self.import_errors[name])
+
+    def _import(self, name):
+        """Import ``name`` from the submission: None, or (kind, message) saying why not."""
+        if not os.path.exists(os.path.join(self.sub_dir, name + ".py")):
+            return "missing_module", f"the submission has no {name}.py"
         out = CappedText(MAX_CAPTURE)
         try:
             with _captured(out):
                 self.modules[name] = importlib.import_module(name)
         except SyntaxError as exc:
-            msg = f"{name}.py does not compile: {exc.msg} ({os.path.basename(exc.filename or '')}, line {exc.lineno})"
-            self.import_errors[name] = msg
+            return "import_error", (f"{name}.py does not compile: {exc.msg} "
+                                    f"({os.path.basename(exc.filename or '')}, line {exc.lineno})")
         except BaseException as exc:  # noqa: BLE001 - any failure at import is the student's
-            self.import_errors[name] = f"importing {name}.py failed: {self.describe(exc)}"
-        if name in self.import_errors:
-            raise StudentFailure("import_error", self.import_errors[name])
-        return self.modules[name]
+            return "import_error", f"importing {name}.py failed: {self.describe(exc)}"
+        return None
 
     def describe(self, exc):
         if isinstance(exc, SystemExit):

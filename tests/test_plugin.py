@@ -142,3 +142,20 @@ def test_ref(ref):
 ''')
     outcome.assert_outcomes(passed=1)
     assert result.score == result.max_score == 1
+
+
+def test_a_missing_file_reads_as_not_started_on_every_call(graded, tmp_path):
+    (tmp_path / "layers.py").write_text((REFERENCE / "layers.py").read_text())
+    _, result = graded('''
+import numpy as np
+import pytest
+
+@pytest.mark.task("a1.sigmoid")
+@pytest.mark.parametrize("n", [1, 2])
+def test_sigmoid(student, n):
+    """sigmoid from a file the submission lacks"""
+    student.forward("sigmoid_forward", np.zeros(n))
+''', submission=tmp_path)
+    assert [(c.not_started, c.feedback) for c in result.tests[0].cases] == [
+        (True, "the submission has no activations.py")] * 2
+    assert result.tasks()[0].status == "not started"
