@@ -86,7 +86,8 @@ def contenders(x, w, b, dout, stride, pad):
 
 def torch_contenders(torch, x, w, b, dout, stride, pad):
     runs = {}
-    for dtype, name in ((torch.float64, "PyTorch CPU float64"), (torch.float32, "PyTorch CPU float32")):
+    for dtype, name in ((torch.float64, "PyTorch CPU float64"),
+                        (torch.float32, "PyTorch CPU float32")):
         tx, tw, tb = (torch.tensor(a, dtype=dtype, requires_grad=True) for a in (x, w, b))
         tdout = torch.tensor(dout, dtype=dtype)
 
@@ -142,7 +143,7 @@ def check_agreement(x, w, b, dout, stride, pad) -> None:
     out, cache = core_ext.conv_forward(x, w, b, {"stride": stride, "pad": pad})
     vout, vcache = numpy_conv_forward(x, w, b, stride, pad)
     for ours, theirs in zip((out, *core_ext.conv_backward(dout, cache)),
-                            (vout, *numpy_conv_backward(dout, vcache))):
+                            (vout, *numpy_conv_backward(dout, vcache)), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
 
 
@@ -168,7 +169,8 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
         times = time_contenders(runs, torch_timer, repeats)
         torch64 = times.get("PyTorch CPU float64")
         same, peak = (times[n] for n in times if n.startswith("GEMM"))
-        t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes", "/ GEMM peak"])
+        t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes",
+                   "/ GEMM peak"])
         for name, seconds in times.items():
             t.add_row(name, f"{seconds * 1e3:.2f}", f"{flops / seconds / 1e9:.1f}",
                       ratio(seconds, torch64), ratio(seconds, same), ratio(seconds, peak))

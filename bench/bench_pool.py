@@ -98,7 +98,8 @@ def contenders(kind, x, dout):
 def torch_contenders(torch, kind, x, dout):
     ph, pw, s = POOL
     runs = {}
-    for dtype, name in ((torch.float64, "PyTorch CPU float64"), (torch.float32, "PyTorch CPU float32")):
+    for dtype, name in ((torch.float64, "PyTorch CPU float64"),
+                        (torch.float32, "PyTorch CPU float32")):
         tx = torch.tensor(x, dtype=dtype, requires_grad=True)
         tdout = torch.tensor(dout, dtype=dtype)
 
@@ -122,7 +123,7 @@ def check_agreement(kind, x, dout) -> None:
     ph, pw, s = POOL
     out, cache = forward(x, {"pool_height": ph, "pool_width": pw, "stride": s})
     vectorised = (numpy_max_pool if kind == "max" else numpy_avg_pool)(x, dout, ph, pw, s)
-    for ours, theirs in zip((out, backward(dout, cache)), vectorised):
+    for ours, theirs in zip((out, backward(dout, cache)), vectorised, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 

@@ -2,7 +2,8 @@
 
 The wrappers keep the naive layers' contract:
 
-- ``conv_forward(x, w, b, conv_param) -> (out, cache)``, ``conv_backward(dout, cache) -> (dx, dw, db)``
+- ``conv_forward(x, w, b, conv_param) -> (out, cache)``,
+  ``conv_backward(dout, cache) -> (dx, dw, db)``
 - ``max_pool_forward(x, pool_param) -> (out, cache)``, ``max_pool_backward(dout, cache) -> dx``
 - ``avg_pool_forward(x, pool_param) -> (out, cache)``, ``avg_pool_backward(dout, cache) -> dx``
 
@@ -129,7 +130,8 @@ def _ints(param, kind: str, keys: tuple[str, ...]) -> tuple[int, ...]:
     try:
         values = tuple(param[k] for k in keys)
     except (KeyError, TypeError):
-        raise ValueError(f"{kind} needs {', '.join(repr(k) for k in keys)}; got {param!r}") from None
+        needed = ", ".join(repr(k) for k in keys)
+        raise ValueError(f"{kind} needs {needed}; got {param!r}") from None
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
         raise ValueError(f"{kind} values must be integers; got {param!r}")
     return tuple(int(v) for v in values)

@@ -16,7 +16,8 @@ def _im2col(x, HH, WW, stride, pad, Ho, Wo):
     cols = np.empty((C, HH, WW, m, Ho, Wo), x.dtype)
     for u in range(HH):
         for v in range(WW):
-            cols[:, u, v] = xp[:, :, _span(u, Ho, stride), _span(v, Wo, stride)].transpose(1, 0, 2, 3)
+            window = xp[:, :, _span(u, Ho, stride), _span(v, Wo, stride)]
+            cols[:, u, v] = window.transpose(1, 0, 2, 3)
     return cols.reshape(C * HH * WW, m, Ho, Wo)
 
 
@@ -43,5 +44,6 @@ def backward(x, w, dout, dx, dw_parts, db_parts, cols, dcols, HH, WW, stride, pa
         dxp = np.zeros((n1 - n0, C, H + 2 * pad, W + 2 * pad), dx.dtype)
         for u in range(HH):
             for v in range(WW):
-                dxp[:, :, _span(u, Ho, stride), _span(v, Wo, stride)] += tap_grads[:, u, v].transpose(1, 0, 2, 3)
+                window = (slice(None), slice(None), _span(u, Ho, stride), _span(v, Wo, stride))
+                dxp[window] += tap_grads[:, u, v].transpose(1, 0, 2, 3)
         dx[n0:n1] = dxp[:, :, pad:pad + H, pad:pad + W]

@@ -188,7 +188,7 @@ def check_backward(student, ref, layer: str, args: tuple, grads: tuple[str, ...]
     got = expect_tuple(getattr(student, backward)(dout, cache), grads, backward)
     expected = expect_tuple(getattr(ref, backward)(dout, ref_cache), grads, f"reference {backward}")
     with outputs() as checks:
-        for name, g, e in zip(grads, got, expected):
+        for name, g, e in zip(grads, got, expected, strict=True):
             with checks.part(name):
                 check_array(name, g, e, rtol=rtol)
 

@@ -208,6 +208,7 @@ def grading_args(spec: Assignment, *, hidden: bool, timeout: float) -> list[str]
     paths = [str(spec.public_tests)]
     if hidden and spec.hidden_tests is not None:
         paths.append(str(spec.hidden_tests))
-    return [*paths, "--disable-plugin-autoload", "-c", str(ROOT / "grader" / "grading.ini"), "--rootdir", str(ROOT),
+    return [*paths, "--disable-plugin-autoload", "-c", str(ROOT / "grader" / "grading.ini"),
+            "--rootdir", str(ROOT),
             "-p", "no:cacheprovider", "-p", "pytest_timeout", f"--timeout={timeout:g}",
             "--import-mode=importlib", "-qq", "--no-header", "--tb=native", "-p", "no:warnings"]

@@ -69,7 +69,8 @@ class Assignment:
     def visibility(self, test_file: Path) -> str:
         """``hidden`` for a test file among the hidden tests, else ``public``."""
         hidden = self.hidden_tests
-        return "hidden" if hidden is not None and Path(test_file).is_relative_to(hidden) else "public"
+        inside = hidden is not None and Path(test_file).is_relative_to(hidden)
+        return "hidden" if inside else "public"
 
     def functions(self) -> dict[str, str]:
         """Map each public function and class name in the stubs to its module."""
@@ -77,7 +78,8 @@ class Assignment:
         for module in self.modules:
             tree = ast.parse((self.folder / f"{module}.py").read_text())
             for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                definition = isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                if definition and not node.name.startswith("_"):
                     found[node.name] = module
         return found
 

@@ -34,7 +34,7 @@ class Student:
         return calls[-1].warnings if calls else []
 
     def forward(self, name: str, *args, **kwargs):
-        """Call a ``*_forward`` function: returns ``(out, cache)`` with the cache left in the worker."""
+        """Call a ``*_forward`` function: returns ``(out, cache)``, the cache left in the worker."""
         __tracebackhide__ = True
         result = self._session.call(self._module(name), name, args, kwargs, keep=(1,))
         return expect_tuple(result, ("out", "cache"), name)

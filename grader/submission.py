@@ -36,8 +36,12 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
         raise UsageError(f"submission not found: {path}")
     if path.is_dir():
         files = {p.relative_to(path).as_posix(): p for p in _walk(path)}
-        read = lambda name: files[name].read_bytes()  # noqa: E731
-        size = lambda name: files[name].stat().st_size  # noqa: E731
+
+        def read(name: str) -> bytes:
+            return files[name].read_bytes()
+
+        def size(name: str) -> int:
+            return files[name].stat().st_size
     elif zipfile.is_zipfile(path):
         try:
             archive = zipfile.ZipFile(path)
@@ -50,8 +54,12 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
             if name.startswith("/") or ".." in PurePosixPath(name).parts:
                 raise UsageError(f"{path}: unsafe path in zip: {name}")
         files = {n: None for n in infos if not set(PurePosixPath(n).parts) & _SKIP}
-        read = lambda name: _read_member(path, archive, infos[name])  # noqa: E731
-        size = lambda name: infos[name].file_size  # noqa: E731
+
+        def read(name: str) -> bytes:
+            return _read_member(path, archive, infos[name])
+
+        def size(name: str) -> int:
+            return infos[name].file_size
     else:
         raise UsageError(f"{path}: expected a folder or a .zip file")
     folder = _module_folder(path, list(files), spec, read, size)

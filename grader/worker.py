@@ -26,7 +26,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_layerlab_{name}", os.path.join(_HERE, f"{name}.py"))
+    path = os.path.join(_HERE, f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_layerlab_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -36,7 +37,9 @@ wire = _load("wire")
 sandbox = _load("sandbox")
 probes = _load("probes")
 import numpy as np  # noqa: E402  (after wire, which imports it anyway)
-import numpy.linalg, numpy.random, numpy.fft  # noqa: E401,E402,F401  (load before the lock)
+import numpy.fft  # noqa: E402  (submodules loaded before the lock, which forbids their files)
+import numpy.linalg  # noqa: E402
+import numpy.random  # noqa: E402
 
 MAX_CAPTURE = 64 * 1024
 
@@ -59,7 +62,8 @@ class ImportGate(importlib.abc.MetaPathFinder):
         if top in self.allowed:
             return None
         if top in self.refusals:
-            raise ImportError(f"import of '{name}' is not allowed in this task: {self.refusals[top]}")
+            raise ImportError(f"import of '{name}' is not allowed in this task: "
+                              f"{self.refusals[top]}")
         raise ImportError(f"import of '{name}' is not allowed while grading "
                           "(only the standard library, numpy and your own files)")
 
@@ -154,9 +158,10 @@ class Worker:
             try:
                 result = fn(*args, **kwargs)
             except NotImplementedError as exc:
-                raise StudentFailure("not_implemented", f"not implemented ({exc})" if str(exc) else "not implemented")
+                said = f"not implemented ({exc})" if str(exc) else "not implemented"
+                raise StudentFailure("not_implemented", said) from None
             except BaseException as exc:  # noqa: BLE001 - reported to the grader as the verdict
-                raise StudentFailure("exception", "raised " + self.describe(exc))
+                raise StudentFailure("exception", "raised " + self.describe(exc)) from None
         keep = set(req.get("keep") or ())
         if -1 in keep:
             result = self.store(result)[0]
@@ -182,7 +187,8 @@ class Worker:
             return {"ok": True, "value": getattr(req["target"], req["name"])}
         except Exception as exc:  # noqa: BLE001 - a property may raise anything
             raise StudentFailure("missing", f"reading .{req['name']} of "
-                                 f"{type(req['target']).__name__} failed: {self.describe(exc)}")
+                                 f"{type(req['target']).__name__} failed: {self.describe(exc)}"
+                                 ) from None
 
     def store(self, obj):
         hid = self.next_handle
@@ -335,7 +341,8 @@ def gate_imports(sub_dir, extra_paths, allowed, refusals):
     """From here on only ``allowed`` packages and the submission's own modules import."""
     own = {f[:-3] for f in os.listdir(sub_dir) if f.endswith(".py")}
     sys.meta_path[:] = [ImportGate(allowed | own, refusals)] + [
-        f for f in sys.meta_path if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
+        f for f in sys.meta_path
+        if getattr(f, "__module__", "").startswith(("_frozen", "importlib"))
         or f in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
                  importlib.machinery.PathFinder)]
     sys.path[:] = [sub_dir, *extra_paths] + [p for p in sys.path if "-packages" not in p]
