@@ -146,9 +146,6 @@ class GradingResult:
         return [TaskResult(task, self.task_titles.get(task, ""), tests)
                 for task, tests in groups.items() if tests]
 
-    def by_task(self) -> dict[str, list[TestResult]]:
-        return {t.task: t.tests for t in self.tasks()}
-
     def to_dict(self) -> dict:
         data = asdict(self)
         data.update(score=self.score, max_score=self.max_score, percent=self.percent)

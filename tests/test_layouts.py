@@ -73,8 +73,7 @@ def moved(names: list[str], found: str, expected: str) -> str:
 
 
 def by_task(result) -> dict[str, tuple[float, float]]:
-    return {task: (sum(t.score for t in tests), sum(t.max_score for t in tests))
-            for task, tests in result.by_task().items()}
+    return {task.task: (task.score, task.max_score) for task in result.tasks()}
 
 
 def failures(result) -> dict[str, list[str]]:

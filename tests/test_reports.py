@@ -45,7 +45,8 @@ def result() -> GradingResult:
 def test_result_totals(result):
     assert result.score == 3.5 and result.max_score == 6
     assert result.percent == pytest.approx(100 * 3.5 / 6)
-    assert list(result.by_task()) == ["a1.affine", "a1.relu", "a1.svm"]
+    assert [t.task for t in result.tasks()] == ["a1.affine", "a1.relu", "a1.svm"]
+    assert [(t.score, t.max_score) for t in result.tasks()] == [(2.5, 3.5), (1.0, 1.5), (0, 1)]
 
 
 # -- Gradescope ----------------------------------------------------------------------------------
