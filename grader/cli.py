@@ -13,11 +13,11 @@ import traceback
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from grader import export, report, spec
 from grader.grade import DEFAULT_SEED, grade, plan
+from grader.progress import progress as progress_of
 from grader.results import TaskResult
 from grader.spec import UsageError
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, junit_path=None,
          fail_under=None, tasks=None, details="failed") -> int:
-    with _progress(errors) as progress:
+    with progress_of(errors, "checking" if not hidden else "grading") as progress:
         result = grade(Path(path), assignment, seed=seed, hidden=hidden, progress=progress,
                        tasks=tasks)
     report.render(result, console, details=details)
@@ -150,31 +150,6 @@ def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, jun
         errors.print(f"layerlab: score {result.percent:.1f} % is under --fail-under {fail_under:g}")
         return EXIT_FAIL_UNDER
     return code
-
-
-class _progress:
-    """A progress bar on a terminal; nothing in logs."""
-
-    def __init__(self, console: Console):
-        self.console = console
-
-    def __enter__(self):
-        if not self.console.is_terminal:
-            return None
-        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TextColumn("{task.description}"),
-                            console=self.console, transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("", total=None)
-
-        def update(done: int, total: int, nodeid: str) -> None:
-            self.bar.update(self.task, completed=done, total=total,
-                            description=nodeid.rsplit("::", 1)[-1][:40])
-        return update
-
-    def __exit__(self, *exc):
-        if self.console.is_terminal:
-            self.bar.stop()
 
 
 def _list(console: Console) -> int:

@@ -146,6 +146,11 @@ class GradingResult:
         return [TaskResult(task, self.task_titles.get(task, ""), tests)
                 for task, tests in groups.items() if tests]
 
+    def __repr__(self) -> str:
+        """One line: ``check(...)`` ending a notebook cell must not print the whole model."""
+        return (f"<GradingResult {self.assignment}: {self.score:.4g}/{self.max_score:g} points, "
+                f"{len(self.tests)} tests>")
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data.update(score=self.score, max_score=self.max_score, percent=self.percent)
