@@ -380,6 +380,18 @@ _REPLACEMENTS.update({
 
 MUTANTS += replaced(_REPLACEMENTS, lambda task: COMPOSITE)
 
+# Classic bugs that solutions/a1_networks/mistakes.py names and no mutant above makes: the
+# example submission's momentum, and sigmoid's derivative taken as s instead of s * (1 - s).
+MUTANTS += [
+    _v("sigmoid_backward_s_only", "activations", "a1.sigmoid", """
+       def sigmoid_backward(dout, cache):
+           return dout * cache
+       """),
+    *replaced({"mom_velocity_adds_the_step": ("a1.momentum", O,
+               '* config["velocity"] - config["learning_rate"] * dw',
+               '* config["velocity"] + config["learning_rate"] * dw')}, lambda task: COMPOSITE),
+]
+
 
 # In-place optimizer updates, np.random.seed dropout, step-by-step BN backward, LN built on BN.
 ALT_OPTIM = """
