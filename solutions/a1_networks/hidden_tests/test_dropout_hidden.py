@@ -71,6 +71,8 @@ def test_dropout_seed(student, rng):
 def test_dropout_test_mode(student, rng, shape, p):
     """dropout (test mode): out = x and dx = dout, nothing dropped or rescaled"""
     x, dout = nonzero_inputs(rng, shape), rng.standard_normal(shape)
+    # test mode is the identity, which earns nothing unless train mode really is dropout
+    kept_units(train_out(student, x, p, seed=int(rng.integers(2**31))), x, p)
     out, cache = student.forward("dropout_forward", x, {"p": p, "mode": "test"})
     check_array("out", out, x, rtol=0.0, atol=0.0)
     check_array("dx", student.dropout_backward(dout, cache), dout, rtol=0.0, atol=0.0)
@@ -84,4 +86,7 @@ def test_dropout_backward(student, rng, shape, p):
     param = {"p": p, "mode": "train", "seed": int(rng.integers(2**31))}
     out, cache = student.forward("dropout_forward", x, param)
     kept = kept_units(out, x, p)
+    if not kept.any():  # then dx = 0 would pass, and a backward returning zeros with it
+        raise Mismatch(f"dropout_forward (train) dropped every unit with p = {p}; p is the "
+                       "probability of KEEPING a unit")
     check_array("dx", student.dropout_backward(dout, cache), dout * kept / p, rtol=1e-12)
