@@ -78,9 +78,9 @@ def check_against_numerical_gradients(student, forward: str, backward: str, args
     def out(i, value):
         return student.forward(forward, *args[:i], value, *args[i + 1:])[0]
 
-    for i, (name, got) in enumerate(zip(grad_names, grads)):
-        check_numerical_gradient(name, got, lambda v: out(i, v), args[i], dout, func=forward,
-                                 wrt=name.removeprefix("d"), rtol=rtol, atol=atol)
+    for i, (name, got) in enumerate(zip(grad_names, grads, strict=True)):
+        check_numerical_gradient(name, got, lambda v, i=i: out(i, v), args[i], dout,
+                                 func=forward, wrt=name.removeprefix("d"), rtol=rtol, atol=atol)
 
 
 def check_loss_against_numerical_gradient(student, loss: str, x: np.ndarray, y: np.ndarray, *,
@@ -113,8 +113,9 @@ def check_model_against_numerical_gradients(student, model, params: dict, X: np.
         return expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"), "loss")[0]
 
     for key, value in params.items():
-        check_numerical_gradient(f"grads['{key}']", grads[key], lambda v: loss_with(key, v),
-                                 value, func="loss", wrt=key, rtol=rtol, atol=atol)
+        check_numerical_gradient(f"grads['{key}']", grads[key],
+                                 lambda v, key=key: loss_with(key, v), value, func="loss",
+                                 wrt=key, rtol=rtol, atol=atol)
 
 
 @contextlib.contextmanager
