@@ -11,7 +11,7 @@ from test_core_ext_conv import CONV_CASES, case_id
 
 pytest.importorskip("torch")
 
-from torch_oracle import ATOL, RTOL, F, assert_close, tensor, torch  # noqa: E402
+from torch_oracle import ATOL, RTOL, F, assert_close, tensor, torch
 
 
 def tolerance(dtype) -> dict:
@@ -32,7 +32,8 @@ def test_conv_matches_torch(kernels, case, dtype):
 
     dout = rng.standard_normal(out.shape).astype(dtype)
     tout.backward(torch.tensor(dout))
-    for name, ours, theirs in zip(("dx", "dw", "db"), core_ext.conv_backward(dout, cache), (tx, tw, tb)):
+    grads = core_ext.conv_backward(dout, cache)
+    for name, ours, theirs in zip(("dx", "dw", "db"), grads, (tx, tw, tb), strict=True):
         assert_close(name, ours, theirs.grad, **tolerance(dtype))
 
 

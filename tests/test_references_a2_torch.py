@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from solutions.a2_cnn import layers  # noqa: E402
-from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
+from solutions.a2_cnn import layers
+from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
 
 
 # (x shape, w shape, stride, pad): N = 1, rectangular inputs and kernels (both HH > WW and

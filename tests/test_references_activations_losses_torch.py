@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from solutions.a1_networks import activations, losses  # noqa: E402
-from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
+from solutions.a1_networks import activations, losses
+from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
 
 SHAPES = [(1, 1), (1, 5), (3, 5), (2, 3, 4)]
 

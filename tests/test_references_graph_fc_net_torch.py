@@ -4,9 +4,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from solutions.a1_networks import graph  # noqa: E402
-from solutions.a1_networks.fc_net import FullyConnectedNet  # noqa: E402
-from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
+from solutions.a1_networks import graph
+from solutions.a1_networks.fc_net import FullyConnectedNet
+from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
 
 
 def test_square_of_sum_matches_autograd():

@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from solutions.a1_networks import layers, normalization, optim  # noqa: E402
-from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
+from solutions.a1_networks import layers, normalization, optim
+from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
 
 STEPS = 6
 
@@ -49,21 +49,21 @@ def test_momentum_matches_torch(lr, mu):
 def test_rmsprop_matches_torch(lr, decay, eps):
     # torch's alpha is our decay_rate; like ours it adds eps outside the square root
     config = {"learning_rate": lr, "decay_rate": decay, "epsilon": eps}
-    for w, config, param, state in run_both(
+    for w, ours, param, state in run_both(
             optim.rmsprop, config, lambda p: torch.optim.RMSprop(p, lr=lr, alpha=decay, eps=eps)):
         assert_close("w", w, param)
-        assert_close("cache", config["cache"], state["square_avg"])
+        assert_close("cache", ours["cache"], state["square_avg"])
 
 
 @pytest.mark.parametrize("lr, b1, b2, eps", [(1e-3, 0.9, 0.999, 1e-8), (0.05, 0.7, 0.95, 1e-3)])
 def test_adam_matches_torch(lr, b1, b2, eps):
     config = {"learning_rate": lr, "beta1": b1, "beta2": b2, "epsilon": eps}
-    for w, config, param, state in run_both(
+    for w, ours, param, state in run_both(
             optim.adam, config, lambda p: torch.optim.Adam(p, lr=lr, betas=(b1, b2), eps=eps)):
         assert_close("w", w, param)
-        assert_close("m", config["m"], state["exp_avg"])
-        assert_close("v", config["v"], state["exp_avg_sq"])
-        assert config["t"] == int(state["step"])
+        assert_close("m", ours["m"], state["exp_avg"])
+        assert_close("v", ours["v"], state["exp_avg_sq"])
+        assert ours["t"] == int(state["step"])
 
 
 def test_dropout_keep_probability_is_one_minus_torch_p():

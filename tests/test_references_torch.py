@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from solutions.a1_networks import activations, layers, losses  # noqa: E402
-from torch_oracle import F, assert_close, tensor, torch  # noqa: E402 (tests/ is on sys.path)
+from solutions.a1_networks import activations, layers, losses
+from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
 
 
 @pytest.mark.parametrize("x_shape, m", [((1, 3), 2), ((3, 4, 5), 7), ((5, 2, 3, 1), 4)])
