@@ -3,7 +3,8 @@
 Every mutant (tests/mutants/a<n>.py) must lose points on the task it breaks and on no other
 task except the composite ones it declares (those built from the student's own pieces); every
 alternative implementation must score full marks. Each corpus names the tasks too slow to grade
-for every mutant (``SKIPPED``): they are graded only for mutants of their own.
+for every mutant (``SKIPPED``): they are graded only for mutants of their own. The feedback names
+the known mistakes (solutions/<folder>/mistakes.py) listed for the mutant, and no others.
 """
 
 import pytest
@@ -12,9 +13,25 @@ from grader import spec
 from grader.grade import grade
 from mutants import a1, a2  # tests/ is on sys.path (rootdir-relative imports)
 from mutants.common import build
+from test_mistakes import HINT, LISTED
 
 CORPORA = {"a1": a1, "a2": a2}
 MINIMUM = {"a1": 25, "a2": 15}
+# Mistakes also named on another mutant, on the hidden inputs where the two bugs give the same
+# value and its words are as true: with N = 1, dividing by N is not dividing at all (stride 1
+# and stride**2 likewise).
+ALSO_NAMED = {"mse_divided_by_n": {"mse_dx_summed"}, "bce_mean_over_batch_only": {"bce_dx_summed"},
+              "avg_pool_backward_divides_by_stride_squared": {"avg_pool_backward_not_divided"}}
+
+
+def named(aid: str, result) -> dict[str, set[str]]:
+    """By task, what the listed mistakes that its feedback names say."""
+    found: dict[str, set[str]] = {}
+    for test in result.tests:
+        text = "\n".join(test.feedback_lines())
+        found.setdefault(test.task, set()).update(
+            m.says for m in LISTED[aid] if HINT + m.says in text)
+    return found
 
 
 def cases(kind: str) -> list:
@@ -33,6 +50,10 @@ def test_mutant_loses_points_on_its_task_only(aid, mutant, tmp_path):
     assert mutant.task in lost, f"{mutant.name} was not caught"
     assert lost - {mutant.task} - set(mutant.dependents) == set(), \
         {t.task: t.feedback_lines() for t in result.tests if t.task in lost}
+    own, hints = {m.says for m in LISTED[aid] if m.mutant == mutant.name}, named(aid, result)
+    assert own - hints[mutant.task] == set(), "not named"
+    also = {m.says for m in LISTED[aid] if m.reproduce.__name__ in ALSO_NAMED.get(mutant.name, ())}
+    assert set().union(*hints.values()) - own - also == set(), "named, but not this mutant's"
 
 
 @pytest.mark.parametrize("aid", CORPORA)
