@@ -100,7 +100,8 @@ def test_max_pool_overlapping_ties_accumulate_on_each_window_first_maximum(kerne
     out, cache = core_ext.max_pool_forward(x, pool_param(3, 3, 1))
     dx = core_ext.max_pool_backward(np.ones_like(out), cache)
     # each of the four windows routes its gradient to its own top-left element
-    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 0, 0], [1, 1, 0, 0],
+                                             [0, 0, 0, 0], [0, 0, 0, 0]])
 
 
 def test_max_pool_propagates_nan_like_naive_reference(kernels):
@@ -197,7 +198,8 @@ GOOD = pool_param(2, 2, 2)
     (np.zeros((1, 1, 4, 4), np.float16), GOOD, TypeError, "float32 or float64; got float16"),
     (np.zeros((1, 1, 4, 4)), {"pool_height": 2, "stride": 2}, ValueError, "'pool_width'"),
     (np.zeros((1, 1, 4, 4)), None, ValueError, "pool_param needs"),
-    (np.zeros((1, 1, 4, 4)), pool_param(2.0, 2, 2), ValueError, "pool_param values must be integers"),
+    (np.zeros((1, 1, 4, 4)), pool_param(2.0, 2, 2), ValueError,
+     "pool_param values must be integers"),
     (np.zeros((1, 1, 4, 4)), pool_param(2, 2, True), ValueError, "must be integers"),
     (np.zeros((1, 1, 4, 4)), pool_param(2, 2, "2"), ValueError, "must be integers"),
     (np.zeros((1, 1, 4, 4)), pool_param(5, 2, 1), ValueError, "5x2.*stride 1.*does not fit.*4x4"),
@@ -233,7 +235,8 @@ import numpy as np
 import core_ext
 print("compiled", core_ext.COMPILED, core_ext._conv, core_ext._pool)
 rng = np.random.default_rng(5)
-x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+x, w, b = (rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)),
+           rng.standard_normal(4))
 out, cache = core_ext.conv_forward(x, w, b, {"stride": 2, "pad": 1})
 grads = core_ext.conv_backward(np.ones_like(out), cache)
 pooled, pcache = core_ext.max_pool_forward(x, {"pool_height": 3, "pool_width": 2, "stride": 1})
@@ -267,7 +270,7 @@ def test_missing_extension_falls_back_with_one_warning_and_same_results(missing,
     assert proc.stderr.count("Warning") == 1, proc.stderr
     fallback, want = _arrays(tmp_path / "fallback.npz"), _arrays(tmp_path / "compiled.npz")
     assert len(fallback) == len(want) == 8  # out, dx, dw, db and two poolings each way
-    for got, expected in zip(fallback, want):
+    for got, expected in zip(fallback, want, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 

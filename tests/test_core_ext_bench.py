@@ -10,7 +10,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
-TORCH_ROWS = ["PyTorch CPU float64", "PyTorch CPU float32", "core_ext / PyTorch float64, from the table:",
+TORCH_ROWS = ["PyTorch CPU float64", "PyTorch CPU float32",
+              "core_ext / PyTorch float64, from the table:",
               "core_ext / PyTorch float64, median of 1 paired rounds:"]
 
 

@@ -56,7 +56,8 @@ def test_conv_matches_naive_reference(kernels, case, dtype):
     dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
     grads = core_ext.conv_backward(dout, cache)
     for name, got, want, like in zip(("dx", "dw", "db"), grads,
-                                     layers.conv_backward_naive(dout, naive_cache), (x, w, b)):
+                                     layers.conv_backward_naive(dout, naive_cache), (x, w, b),
+                                     strict=True):
         assert got.shape == like.shape and got.dtype == dtype, name
         np.testing.assert_allclose(got, want, err_msg=name, **tolerance(dtype))
 
@@ -122,10 +123,10 @@ def test_conv_backward_twice_on_one_cache_gives_the_same_result(kernels):
     first = core_ext.conv_backward(dout, cache)
     first_copies = [g.copy() for g in first]
     second = core_ext.conv_backward(dout, cache)
-    for name, a, b_, c in zip(("dx", "dw", "db"), first, second, first_copies):
+    for name, a, b_, c in zip(("dx", "dw", "db"), first, second, first_copies, strict=True):
         np.testing.assert_array_equal(b_, c, err_msg=name)
         np.testing.assert_array_equal(a, c, err_msg=f"{name} of the first call was overwritten")
-    for a, a0 in zip((x, w, b, dout), (*before, dout_before)):
+    for a, a0 in zip((x, w, b, dout), (*before, dout_before), strict=True):
         np.testing.assert_array_equal(a, a0)
 
 
@@ -145,7 +146,8 @@ def test_conv_accepts_strided_and_read_only_arrays(kernels):
     dout = rng.standard_normal(out.shape[::-1]).T  # Fortran-ordered
     dout_ro = np.ascontiguousarray(dout)
     dout_ro.setflags(write=False)
-    for g, g_ro in zip(core_ext.conv_backward(dout, cache), core_ext.conv_backward(dout_ro, cache_ro)):
+    for g, g_ro in zip(core_ext.conv_backward(dout, cache),
+                       core_ext.conv_backward(dout_ro, cache_ro), strict=True):
         np.testing.assert_array_equal(g, g_ro)
 
 
@@ -156,13 +158,15 @@ def test_conv_accepts_strided_and_read_only_arrays(kernels):
 def test_conv_of_empty_arrays_matches_naive_reference(kernels, x_shape, w_shape):
     """BLAS and the pointer loops need an element to point at; empty arrays take another path."""
     rng = np.random.default_rng(6)
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
     param = {"stride": 2, "pad": 1}
     out, cache = core_ext.conv_forward(x, w, b, param)
     expected, naive_cache = layers.conv_forward_naive(x, w, b, param)
     np.testing.assert_array_equal(out, expected)
     dout = rng.standard_normal(out.shape)
-    for got, want in zip(core_ext.conv_backward(dout, cache), layers.conv_backward_naive(dout, naive_cache)):
+    for got, want in zip(core_ext.conv_backward(dout, cache),
+                         layers.conv_backward_naive(dout, naive_cache), strict=True):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

@@ -21,7 +21,8 @@ POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
 @pytest.fixture
 def memory():
     if not core_ext.COMPILED:  # as the kernels fixture (conftest.py) does
-        pytest.fail("the Cython extension, which holds the handler, is not built (pip install -e .)")
+        pytest.fail("the Cython extension, which holds the handler, is not built "
+                    "(pip install -e .)")
     from core_ext import _memory
     _memory.clear()
     yield _memory
@@ -63,7 +64,8 @@ def test_a_freed_result_is_reused_by_the_next_one_and_results_stay_right(memory)
 
 def test_the_handler_is_only_in_place_while_a_result_is_made(memory):
     x = np.random.default_rng(1).standard_normal((4, 8, 32, 32))
-    out, cache = core_ext.conv_forward(x, np.ones((8, 8, 3, 3)), np.zeros(8), {"stride": 1, "pad": 1})
+    out, cache = core_ext.conv_forward(x, np.ones((8, 8, 3, 3)), np.zeros(8),
+                                       {"stride": 1, "pad": 1})
     dx, dw, db = core_ext.conv_backward(np.ones_like(out), cache)
     assert handler_of(out) == handler_of(dx) == "layerlab_recycling"
     assert handler_of(dw) == handler_of(db) == get_handler_name() != "layerlab_recycling"
@@ -73,7 +75,8 @@ def test_it_keeps_a_bounded_number_of_large_blocks_only(memory):
     small = [under_handler(memory, lambda: np.empty(memory.MIN_BLOCK // 8 - 1)) for _ in range(20)]
     del small
     assert memory.kept() == (0, 0)
-    big = [under_handler(memory, lambda i=i: np.empty(memory.MIN_BLOCK // 8 + i)) for i in range(20)]
+    big = [under_handler(memory, lambda i=i: np.empty(memory.MIN_BLOCK // 8 + i))
+           for i in range(20)]
     del big
     blocks, size = memory.kept()
     assert blocks == memory.SLOTS

@@ -18,7 +18,8 @@ def run_all() -> list[np.ndarray]:
     """Forward and backward of every layer on fixed inputs."""
     rng = np.random.default_rng(0)
     x_shape, w_shape, conv_param = CONV
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
     out, cache = core_ext.conv_forward(x, w, b, conv_param)
     results = [out, *core_ext.conv_backward(rng.standard_normal(out.shape), cache)]
     x_shape, pool_param = POOL
@@ -59,7 +60,7 @@ def test_one_thread_and_several_threads_give_identical_results(kernels, submits,
                         "max_pool_forward", "max_pool_backward", "avg_pool_forward",
                         "avg_pool_backward"}
         assert set(submits) == kernel_names, threads
-        for got, want in zip(threaded, single):
+        for got, want in zip(threaded, single, strict=True):
             np.testing.assert_array_equal(got, want)
 
 
@@ -72,10 +73,10 @@ def test_results_are_right_where_threads_cannot_start(kernels, submits, monkeypa
         raise RuntimeError("can't start new thread")
     monkeypatch.setattr(ThreadPoolExecutor, "submit", refuse)
     monkeypatch.setenv("LAYERLAB_THREADS", "2")
-    for got, want in zip(run_all(), expected):
+    for got, want in zip(run_all(), expected, strict=True):
         np.testing.assert_array_equal(got, want)
     assert len(submits) == 1, "after the first refusal the wrapper should stop asking for threads"
-    for got, want in zip(run_all(), expected):
+    for got, want in zip(run_all(), expected, strict=True):
         np.testing.assert_array_equal(got, want)
     assert len(submits) == 1
 

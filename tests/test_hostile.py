@@ -169,7 +169,7 @@ def run(name: str, base: Path) -> Run:
     return _RUNS[name]
 
 
-# -- the tests --------------------------------------------------------------------------------------
+# -- the tests -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def reference() -> GradingResult:
     return grade(ROOT / "solutions" / "a1_networks", FAST, seed=SEED, tasks=TASKS)

@@ -25,7 +25,8 @@ def test_every_active_protection_in_words_in_the_order_reported():
         ("resource limits", "limits on cpu, fsize, nofile"),
         ("network", "private user and network namespace (no network)"),
         ("filesystem", "Landlock ABI 6: reads only the readable files; writes only its temp "
-                       "directory; no TCP bind/connect; no signals to processes outside the sandbox"),
+                       "directory; no TCP bind/connect; no signals to processes outside the "
+                       "sandbox"),
         ("readable files", "the interpreter, NumPy and the submission"),
         ("memory", "4096 MiB address space"),
         ("system calls", "seccomp: no new processes, programs, sockets, limit changes or signals "

@@ -14,7 +14,8 @@ def away_from_zero(rng, shape, low=0.1):
     return rng.uniform(low, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
-@pytest.mark.parametrize("x_shape, m", [((1, 3), 2), ((3, 4, 5), 7), ((5, 2, 3, 1), 4), ((2, 7), 1)])
+@pytest.mark.parametrize("x_shape, m",
+                         [((1, 3), 2), ((3, 4, 5), 7), ((5, 2, 3, 1), 4), ((2, 7), 1)])
 def test_affine_gradients(x_shape, m):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(x_shape)
@@ -47,7 +48,8 @@ def test_relu_gradient(shape):
 def test_relu_gradient_is_zero_at_zero():
     x = np.array([[-1.0, 0.0, 2.0]])
     _, cache = activations.relu_forward(x)
-    np.testing.assert_array_equal(activations.relu_backward(np.ones_like(x), cache), [[0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(activations.relu_backward(np.ones_like(x), cache),
+                                  [[0.0, 0.0, 1.0]])
 
 
 @pytest.mark.parametrize("n, c", [(1, 2), (3, 5), (8, 10), (7, 3)])

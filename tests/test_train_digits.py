@@ -60,7 +60,8 @@ def test_plot_option_saves_the_loss_of_every_minibatch_and_the_history(
     (history, losses), = drawn
     per_epoch = len(losses) // 2
     assert len(losses) == 2 * per_epoch == 2 * -(-1500 // BATCH_SIZE[script])
-    assert history["loss"] == pytest.approx([np.mean(losses[:per_epoch]), np.mean(losses[per_epoch:])])
+    epochs = [np.mean(losses[:per_epoch]), np.mean(losses[per_epoch:])]
+    assert history["loss"] == pytest.approx(epochs)
 
 
 @pytest.mark.parametrize("script", [a1_script, a2_script], ids=["a1", "a2"])

@@ -1,4 +1,5 @@
-"""The training scripts' picture: loss per iteration, accuracies per epoch (assignments/training_plot)."""
+"""The training scripts' picture: loss per iteration, accuracies per epoch
+(assignments/training_plot)."""
 
 import struct
 import sys

@@ -54,7 +54,7 @@ def assert_same(got, want, where="value"):
         assert math.copysign(1.0, got) == math.copysign(1.0, want), f"{where}: sign of zero"
     elif isinstance(want, (list, tuple)):
         assert len(got) == len(want), where
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert_same(g, w, f"{where}[{i}]")
     elif isinstance(want, dict):
         assert list(got) == list(want), where

@@ -10,9 +10,9 @@ layers.affine_forward(...), normalization.batchnorm_forward(...), optim.adam(...
 import numpy as np
 
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
-    from . import activations, layers, losses, normalization, optim  # noqa: F401
+    from . import activations, layers, losses, normalization, optim
 except ImportError:
-    import activations, layers, losses, normalization, optim  # noqa: F401
+    import activations, layers, losses, normalization, optim  # noqa: E401,F401 - flat twin of the above
 
 
 class FullyConnectedNet:

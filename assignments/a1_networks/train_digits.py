@@ -68,4 +68,5 @@ if __name__ == "__main__":
     try:
         main()
     except NotImplementedError as exc:
-        raise SystemExit(f"not implemented yet: {exc} (see README.md, then `layerlab check a1`)")
+        raise SystemExit(f"not implemented yet: {exc} "
+                         f"(see README.md, then `layerlab check a1`)") from None

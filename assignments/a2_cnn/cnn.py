@@ -11,9 +11,9 @@ README.md; `layerlab check a2` runs the public checks.
 import numpy as np
 
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
-    from . import layer_utils, layers  # noqa: F401
+    from . import layer_utils, layers
 except ImportError:
-    import layer_utils, layers  # noqa: F401
+    import layer_utils, layers  # noqa: E401,F401 - the flat twin of the import above
 
 
 class ThreeLayerConvNet:

@@ -10,7 +10,7 @@ implementation. See README.md; `layerlab check a2` runs the public checks.
 import core_ext  # noqa: F401  (you will need it)
 
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
-    from . import layers  # noqa: F401
+    from . import layers
 except ImportError:
     import layers  # noqa: F401
 

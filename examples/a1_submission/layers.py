@@ -3,7 +3,6 @@
 affine_forward is correct; affine_backward takes db from the first sample only
 instead of summing over the batch, so its shape is wrong.
 """
-import numpy as np
 
 
 def affine_forward(x, w, b):

@@ -1,4 +1,4 @@
-"""Example submission: SGD done; momentum with its velocity sign flipped; RMSProp and Adam missing."""
+"""Example submission: SGD done; momentum with its velocity sign flipped; RMSProp, Adam missing."""
 import numpy as np
 
 

@@ -1,4 +1,5 @@
-"""Fully connected layer (and dropout): each forward returns (out, cache), its backward takes (dout, cache)."""
+"""Fully connected layer (and dropout): each forward returns (out, cache), its backward takes
+(dout, cache)."""
 import numpy as np
 
 

@@ -160,7 +160,7 @@ MUTANTS: list[Variant] = [
     _v("elu_gamma_exp_everywhere", "activations", "a1.elu", """
        def elu_backward(dout, cache):
            x, gamma = cache
-           return dout * gamma * np.exp(np.minimum(x, 0)) 
+           return dout * gamma * np.exp(np.minimum(x, 0))
        """),
     _v("elu_gamma_exp_for_positive", "activations", "a1.elu", """
        def elu_backward(dout, cache):
@@ -284,31 +284,31 @@ MUTANTS: list[Variant] = [
 
 
 # One-line mutations of the optimizers and normalisation layers, in place in the reference.
-O, N, L = "optim.py", "normalization.py", "layers.py"
+OPT, N, L = "optim.py", "normalization.py", "layers.py"
 _REPLACEMENTS = {  # name: (task, file, old text, new text)
- "sgd_sign": ("a1.sgd", O, 'return w - config["learning_rate"] * dw, config', 'return w + config["learning_rate"] * dw, config'),
- "sgd_lr": ("a1.sgd", O, 'config.setdefault("learning_rate", 1e-2)\n    return', 'config.setdefault("learning_rate", 1e-3)\n    return'),
- "mom_flipped": ("a1.momentum", O, '''    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
+ "sgd_sign": ("a1.sgd", OPT, 'return w - config["learning_rate"] * dw, config', 'return w + config["learning_rate"] * dw, config'),
+ "sgd_lr": ("a1.sgd", OPT, 'config.setdefault("learning_rate", 1e-2)\n    return', 'config.setdefault("learning_rate", 1e-3)\n    return'),
+ "mom_flipped": ("a1.momentum", OPT, '''    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
     return w + config["velocity"], config''', '''    config["velocity"] = config["momentum"] * config["velocity"] + config["learning_rate"] * dw
     return w - config["velocity"], config'''),
- "mom_torch": ("a1.momentum", O, '''    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
+ "mom_torch": ("a1.momentum", OPT, '''    config["velocity"] = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
     return w + config["velocity"], config''', '''    config["velocity"] = config["momentum"] * config["velocity"] + dw
     return w - config["learning_rate"] * config["velocity"], config'''),
- "mom_default": ("a1.momentum", O, 'config.setdefault("momentum", 0.9)', 'config.setdefault("momentum", 0.99)'),
- "rms_decay_swapped": ("a1.rmsprop", O, 'decay * config["cache"] + (1 - decay) * dw**2', '(1 - decay) * config["cache"] + decay * dw**2'),
- "rms_eps_inside": ("a1.rmsprop", O, 'np.sqrt(config["cache"]) + config["epsilon"]', 'np.sqrt(config["cache"] + config["epsilon"])'),
- "rms_no_sqrt": ("a1.rmsprop", O, 'np.sqrt(config["cache"]) + config["epsilon"]', 'config["cache"] + config["epsilon"]'),
- "adam_no_bias": ("a1.adam", O, 'm_hat = config["m"] / (1 - beta1 ** config["t"])\n    v_hat = config["v"] / (1 - beta2 ** config["t"])', 'm_hat = config["m"]\n    v_hat = config["v"]'),
- "adam_t_after": ("a1.adam", O, '''    config["t"] += 1
+ "mom_default": ("a1.momentum", OPT, 'config.setdefault("momentum", 0.9)', 'config.setdefault("momentum", 0.99)'),
+ "rms_decay_swapped": ("a1.rmsprop", OPT, 'decay * config["cache"] + (1 - decay) * dw**2', '(1 - decay) * config["cache"] + decay * dw**2'),
+ "rms_eps_inside": ("a1.rmsprop", OPT, 'np.sqrt(config["cache"]) + config["epsilon"]', 'np.sqrt(config["cache"] + config["epsilon"])'),
+ "rms_no_sqrt": ("a1.rmsprop", OPT, 'np.sqrt(config["cache"]) + config["epsilon"]', 'config["cache"] + config["epsilon"]'),
+ "adam_no_bias": ("a1.adam", OPT, 'm_hat = config["m"] / (1 - beta1 ** config["t"])\n    v_hat = config["v"] / (1 - beta2 ** config["t"])', 'm_hat = config["m"]\n    v_hat = config["v"]'),
+ "adam_t_after": ("a1.adam", OPT, '''    config["t"] += 1
 ''', ''),
- "adam_t_start1": ("a1.adam", O, '''config.setdefault("t", 0)''', '''config.setdefault("t", 1)'''),
- "adam_t_start1_inc_after": ("a1.adam", O, '''config.setdefault("t", 0)
+ "adam_t_start1": ("a1.adam", OPT, '''config.setdefault("t", 0)''', '''config.setdefault("t", 1)'''),
+ "adam_t_start1_inc_after": ("a1.adam", OPT, '''config.setdefault("t", 0)
     beta1, beta2 = config["beta1"], config["beta2"]
     config["t"] += 1''', '''config.setdefault("t", 1)
     beta1, beta2 = config["beta1"], config["beta2"]'''),
- "adam_eps_inside": ("a1.adam", O, 'np.sqrt(v_hat) + config["epsilon"]', 'np.sqrt(v_hat + config["epsilon"])'),
- "adam_lr": ("a1.adam", O, 'config.setdefault("learning_rate", 1e-3)', 'config.setdefault("learning_rate", 1e-2)'),
- "adam_only_m_bias": ("a1.adam", O, 'v_hat = config["v"] / (1 - beta2 ** config["t"])', 'v_hat = config["v"]'),
+ "adam_eps_inside": ("a1.adam", OPT, 'np.sqrt(v_hat) + config["epsilon"]', 'np.sqrt(v_hat + config["epsilon"])'),
+ "adam_lr": ("a1.adam", OPT, 'config.setdefault("learning_rate", 1e-3)', 'config.setdefault("learning_rate", 1e-2)'),
+ "adam_only_m_bias": ("a1.adam", OPT, 'v_hat = config["v"] / (1 - beta2 ** config["t"])', 'v_hat = config["v"]'),
  "drop_not_rescaled": ("a1.dropout", L, 'mask = (rng.random(x.shape) < p) / p', 'mask = (rng.random(x.shape) < p) * 1.0'),
  "drop_rescale_1mp": ("a1.dropout", L, 'mask = (rng.random(x.shape) < p) / p', 'mask = (rng.random(x.shape) < p) / (1 - p)'),
  "drop_p_is_drop": ("a1.dropout", L, 'mask = (rng.random(x.shape) < p) / p', 'mask = (rng.random(x.shape) >= p) / (1 - p)'),
@@ -387,7 +387,7 @@ MUTANTS += [
        def sigmoid_backward(dout, cache):
            return dout * cache
        """),
-    *replaced({"mom_velocity_adds_the_step": ("a1.momentum", O,
+    *replaced({"mom_velocity_adds_the_step": ("a1.momentum", OPT,
                '* config["velocity"] - config["learning_rate"] * dw',
                '* config["velocity"] + config["learning_rate"] * dw')}, lambda task: COMPOSITE),
 ]

@@ -1,6 +1,5 @@
 """Hidden tests: activations against the reference, every gradient, several shapes, large inputs."""
 
-import numpy as np
 import pytest
 
 from grader.compare import Mismatch, check_backward, check_forward
