@@ -27,6 +27,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from grader.compare import Mismatch, agrees
 
 
@@ -103,15 +105,17 @@ class Recorder:
                     return listed.says
         return ""
 
-    def _explains(self, listed: Mistake, call: Call, position, failure: Mismatch) -> bool:
+    def _explains(self, listed: Mistake, call: Call, path: tuple, failure: Mismatch) -> bool:
         args, kwargs = copy.deepcopy((call.args, call.kwargs))
         try:
             value = listed.reproduce(*args, **kwargs)
-            if position is not None:
-                value = value[position]
+            for key in path:
+                value = value[key]
         except Exception:  # noqa: BLE001 - a broken listing must not cost the student anything
             self.errors.append(f"mistake {listed.reproduce.__name__} ({listed.function}): "
                                + traceback.format_exc(limit=-1).strip().splitlines()[-1])
+            return False
+        if not _finite(value):  # a NaN would agree with anything
             return False
         tol = {"rtol": failure.rtol, "atol": failure.atol}
         return agrees(failure.got, value, **tol) and not agrees(failure.expected, value, **tol)
@@ -124,12 +128,27 @@ _ABSENT = object()
 
 
 def _position(result, expected):
-    """Where ``expected`` is in ``result``: None for the result itself, an index or key for one
-    of its items, ``_ABSENT`` if it is not there (compared by identity: the very object)."""
-    if expected is None:
+    """The path of keys that leads from ``result`` to ``expected``: () for the result itself,
+    (i,) for an item of a returned tuple, (i, key) for a value in a returned dict (an
+    optimizer's config), ``_ABSENT`` if it is not there. Compared by identity, the very object;
+    ints, bools and None are shared by the interpreter, so they are never matched."""
+    if expected is None or isinstance(expected, (int, bool)):
         return _ABSENT
     if result is expected:
-        return None
-    if isinstance(result, (tuple, list)):
-        return next((i for i, item in enumerate(result) if item is expected), _ABSENT)
+        return ()
+    items = enumerate(result) if isinstance(result, (tuple, list)) else ()
+    for i, item in items:
+        if item is expected:
+            return (i,)
+        if isinstance(item, dict):
+            key = next((k for k, v in item.items() if v is expected), _ABSENT)
+            if key is not _ABSENT:
+                return (i, key)
     return _ABSENT
+
+
+def _finite(value) -> bool:
+    try:
+        return bool(np.all(np.isfinite(value)))
+    except TypeError:  # not numbers: agrees() decides
+        return True

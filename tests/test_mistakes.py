@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader import mistakes, spec
-from grader.compare import Mismatch, agrees, check_array
+from grader.compare import Mismatch, agrees, check_array, check_scalar
 from grader.grade import grade
 from grader.mistakes import Mistake, Recorder
 from mutants import a1, a2  # tests/ is on sys.path (rootdir-relative imports)
@@ -98,6 +98,29 @@ def test_the_failing_output_is_found_in_a_tuple_result_by_identity():
     assert recorder.name(mismatch(2 * x + 1, second)) == second_off.says
     assert recorder.name(mismatch(2 * x + 1, first)) == ""
     assert recorder.name(mismatch(2 * x + 1, second.copy())) == ""  # not the reference's value
+
+
+def test_a_value_in_a_returned_dict_is_found_too_but_never_a_shared_int():
+    def step(w):  # an update rule: (next_w, config)
+        return w - 1, {"velocity": -np.ones_like(w), "t": 1}
+
+    flipped = Mistake("step", "the velocity has the wrong sign",
+                      lambda w: (w - 1, {"velocity": np.ones_like(w), "t": 2}))
+    recorder = Recorder({"step": [flipped]})
+    _, config = recorder.wrap("step", step)(np.zeros(3))
+    assert recorder.name(mismatch(np.ones(3), config["velocity"])) == flipped.says
+    with pytest.raises(Mismatch) as info:
+        check_scalar("t", 2, config["t"])
+    assert recorder.name(info.value) == ""  # 1 is the interpreter's one object for every 1
+
+
+def test_a_mistake_whose_value_is_not_finite_names_nothing():
+    half_nan = Mistake("double", "never named", lambda x: np.array([x[0] + 1, np.nan]))
+    recorder = Recorder({"double": [half_nan]})
+    expected = recorder.wrap("double", double)(np.array([1.0, 5.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor does comparing with it warn
+        assert recorder.name(mismatch(np.array([2.0, 7.0]), expected)) == ""
 
 
 def test_load_of_a_module_that_does_not_exist_lists_nothing():
@@ -269,3 +292,5 @@ def test_the_example_submissions_report_names_its_momentum_mistake():
     hidden_feedback = [line for t in result.tests if t.visibility == "hidden"
                        for line in t.feedback_lines()]
     assert hidden_feedback and all(HINT + momentum.says in line for line in hidden_feedback)
+    velocity = [line for line in hidden_feedback if "config['velocity']" in line]
+    assert velocity  # the state is named too: it is found in the config the reference returned
