@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -207,7 +208,8 @@ def _is_module(filename: str) -> bool:
     """An importable module of the student's, not a package marker or a test file of theirs."""
     stem = filename.removesuffix(".py")
     return (stem.isidentifier() and stem != "__init__" and stem != "conftest"
-            and not stem.startswith("test_") and not stem.endswith("_test"))
+            and not stem.startswith("test_") and not stem.endswith("_test")
+            and stem not in sys.stdlib_module_names)  # the worker imports the library's own
 
 
 def _parse(source: bytes) -> ast.Module | None:
@@ -219,18 +221,28 @@ def _parse(source: bytes) -> ast.Module | None:
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[tuple[str, ast.stmt]]:
-    """(name, node) for each definition in ``body`` and its top-level ``if``/``try`` blocks."""
-    for node in body:
+    """(name, node) for each definition in ``body`` and its top-level ``if``/``try`` blocks, in
+    source order. A loop, not recursion: a file of a thousand ``elif``s nests that deep."""
+    pending = list(reversed(body))
+    while pending:
+        node = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             yield node.name, node
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            yield from ((t.id, node) for t in targets if isinstance(t, ast.Name))
+            yield from ((t.id, node) for t in targets
+                        if isinstance(t, ast.Name) and not _alias(t.id, node.value))
         elif isinstance(node, ast.If):
-            yield from _top_level(node.body + node.orelse)
+            pending += reversed(node.body + node.orelse)
         elif isinstance(node, (ast.Try, ast.TryStar)):
             handlers = [stmt for handler in node.handlers for stmt in handler.body]
-            yield from _top_level(node.body + handlers + node.orelse + node.finalbody)
+            pending += reversed(node.body + handlers + node.orelse + node.finalbody)
+
+
+def _alias(name: str, value: ast.expr) -> bool:
+    """``name = layers.name`` (or ``= name``) re-exports a definition made elsewhere."""
+    return (isinstance(value, ast.Attribute) and value.attr == name) or \
+        (isinstance(value, ast.Name) and value.id == name)
 
 
 def _is_stub(node: ast.stmt) -> bool:

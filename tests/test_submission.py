@@ -357,13 +357,16 @@ def test_a_stub_in_another_module_only_is_called_there(a1, tmp_path):
     assert layout.notes == ["sgd: found in mine.py (expected in optim.py)"]
 
 
-def test_imports_define_nothing(a1, tmp_path):
+def test_imports_and_aliases_define_nothing(a1, tmp_path):
     layout = submission.locate(staged(tmp_path / "s", {
-        "layers.py": real("affine_forward", "x, w, b"),
+        "layers.py": real("affine_forward", "x, w, b") + real("affine_backward", "d, c"),
         "layer_utils.py": ("from layers import *\nfrom layers import affine_forward\n"
-                           "import layers as affine_backward\n"),
+                           "import layers as affine_backward\n"
+                           "import layers\nrelu_forward = layers.relu_forward\n"),
+        "mine.py": real("sgd", "w, dw"),  # found, so this is no finder that finds nothing
     }), a1)
-    assert layout == submission.Layout(a1.functions(), [], {})
+    assert layout.modules == {**a1.functions(), "sgd": "mine"}
+    assert layout.duplicates == {}
 
 
 def test_definitions_inside_top_level_if_and_try_and_assignments_count(a1, tmp_path):
@@ -384,8 +387,11 @@ def test_definitions_inside_top_level_if_and_try_and_assignments_count(a1, tmp_p
                                     b"def affine_forward(): pass\nx = " + b"-" * 200_000 + b"1\n"],
                          ids=["syntax error", "null byte", "unknown encoding", "parser gives up"])
 def test_a_module_that_does_not_parse_defines_nothing(a1, tmp_path, source):
-    folder = staged(tmp_path / "s", {"layers.py": real("affine_forward", "x, w, b")})
+    folder = staged(tmp_path / "s", {"layers.py": real("affine_forward", "x, w, b"),
+                                     "mine.py": real("sgd", "w, dw")})
     (folder / "broken.py").write_bytes(source)
+    assert submission.locate(folder, a1).modules == {**a1.functions(), "sgd": "mine"}
+    (folder / "mine.py").unlink()
     assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
     (folder / "layers.py").write_bytes(source)  # the worker reports why it does not import
     assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
@@ -397,3 +403,17 @@ def test_test_files_and_files_that_cannot_be_imported_define_nothing(a1, tmp_pat
     folder = staged(tmp_path / "s", {"gradient_check.py": real("rel_error", "x, y"),
                                      name: real("rel_error", "x, y") + real("sgd", "w")})
     assert submission.locate(folder, a1) == submission.Layout(a1.functions(), [], {})
+
+
+def test_a_thousand_elifs_do_not_exhaust_the_stack(a1, tmp_path):
+    chain = "if x == 0:\n    pass\n" + "".join(f"elif x == {i}:\n    pass\n"
+                                                for i in range(1, 1200))
+    folder = staged(tmp_path / "s", {"scratch.py": "x = 0\n" + chain + "else:\n"
+                                     + textwrap.indent(real("sgd", "w"), "    ")})
+    assert submission.locate(folder, a1).modules["sgd"] == "scratch"
+
+
+def test_a_module_named_as_the_standard_library_defines_nothing(a1, tmp_path):
+    # the worker's `import copy` finds the library's copy, never the student's copy.py
+    folder = staged(tmp_path / "s", {"copy.py": real("sgd", "w, dw")})
+    assert submission.locate(folder, a1).modules["sgd"] == "optim"
