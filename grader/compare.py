@@ -31,7 +31,7 @@ class PartlyWrong(Mismatch):
     """Some of a case's outputs are wrong: the case earns the share of those that are right."""
 
     def __init__(self, failures: list[Mismatch], passed: int):
-        super().__init__("; ".join(str(f) for f in failures))
+        super().__init__("\n".join(str(f) for f in failures))  # one line per wrong output
         self.failures, self.passed = failures, passed
 
     @property

@@ -52,8 +52,10 @@ def mistake(function: str, says: str, *, mutant: str = "") -> Callable[[Callable
 
 def load(module: str) -> dict[str, list[Mistake]]:
     """The mistakes listed in ``module`` by reference function; none if it does not exist."""
-    if importlib.util.find_spec(module.rpartition(".")[0]) is None or \
-            importlib.util.find_spec(module) is None:
+    try:
+        if importlib.util.find_spec(module) is None:
+            return {}
+    except ModuleNotFoundError:  # no solutions package at all: a student's release
         return {}
     found: dict[str, list[Mistake]] = {}
     for value in vars(importlib.import_module(module)).values():
@@ -71,6 +73,7 @@ class Call:
     args: tuple
     kwargs: dict
     result: object
+    returned_dicts: dict[int, dict]  # the dicts it returned, as they were then (see _position)
 
 
 @dataclass
@@ -88,33 +91,36 @@ class Recorder:
 
         @functools.wraps(fn)
         def recorded(*args, **kwargs):
-            saved = copy.deepcopy((args, kwargs))
+            try:
+                saved = copy.deepcopy((args, kwargs))
+            except Exception:  # noqa: BLE001 - an argument that cannot be copied: not recorded
+                return fn(*args, **kwargs)
             result = fn(*args, **kwargs)
-            self.calls.append(Call(name, *saved, result))
+            self.calls.append(Call(name, *saved, result, _dicts_now(result)))
             return result
         return recorded
 
     def name(self, failure: Mismatch) -> str:
         """What the listed mistake that explains ``failure`` says, or ""."""
         for call in reversed(self.calls):
-            position = _position(call.result, failure.expected)
+            position = _position(call, failure.expected)
             if position is _ABSENT:
                 continue
             for listed in self.mistakes[call.function]:
-                if self._explains(listed, call, position, failure):
-                    return listed.says
+                try:
+                    if self._explains(listed, call, position, failure):
+                        return listed.says
+                except Exception:  # noqa: BLE001 - a broken listing costs the student nothing
+                    self.errors.append(f"mistake {listed.reproduce.__name__} "
+                                       f"({listed.function}): {traceback.format_exc(limit=-1)}")
         return ""
 
     def _explains(self, listed: Mistake, call: Call, path: tuple, failure: Mismatch) -> bool:
+        """Whether the mistake gives the student's value; raises if the listing is broken."""
         args, kwargs = copy.deepcopy((call.args, call.kwargs))
-        try:
-            value = listed.reproduce(*args, **kwargs)
-            for key in path:
-                value = value[key]
-        except Exception:  # noqa: BLE001 - a broken listing must not cost the student anything
-            self.errors.append(f"mistake {listed.reproduce.__name__} ({listed.function}): "
-                               + traceback.format_exc(limit=-1).strip().splitlines()[-1])
-            return False
+        value = listed.reproduce(*args, **kwargs)
+        for key in path:
+            value = value[key]
         if not _finite(value):  # a NaN would agree with anything
             return False
         tol = {"rtol": failure.rtol, "atol": failure.atol}
@@ -127,28 +133,36 @@ class Recorder:
 _ABSENT = object()
 
 
-def _position(result, expected):
-    """The path of keys that leads from ``result`` to ``expected``: () for the result itself,
-    (i,) for an item of a returned tuple, (i, key) for a value in a returned dict (an
+def _dicts_now(result) -> dict[int, dict]:
+    """Copies of the dicts among ``result``'s items (an update rule's config): the reference
+    may change them in place on its next call, so the values compared later are the ones it
+    returned, kept by identity."""
+    items = result if isinstance(result, (tuple, list)) else ()
+    return {i: dict(item) for i, item in enumerate(items) if isinstance(item, dict)}
+
+
+def _position(call: Call, expected):
+    """The path of keys that leads from the call's result to ``expected``: () for the result
+    itself, (i,) for an item of a returned tuple, (i, key) for a value in a returned dict (an
     optimizer's config), ``_ABSENT`` if it is not there. Compared by identity, the very object;
     ints, bools and None are shared by the interpreter, so they are never matched."""
-    if expected is None or isinstance(expected, (int, bool)):
+    if expected is None or isinstance(expected, (int, bool, np.bool_)):
         return _ABSENT
+    result = call.result
     if result is expected:
         return ()
-    items = enumerate(result) if isinstance(result, (tuple, list)) else ()
-    for i, item in items:
+    for i, item in enumerate(result if isinstance(result, (tuple, list)) else ()):
         if item is expected:
             return (i,)
-        if isinstance(item, dict):
-            key = next((k for k, v in item.items() if v is expected), _ABSENT)
-            if key is not _ABSENT:
-                return (i, key)
+    for i, values in call.returned_dicts.items():
+        key = next((k for k, v in values.items() if v is expected), _ABSENT)
+        if key is not _ABSENT:
+            return (i, key)
     return _ABSENT
 
 
 def _finite(value) -> bool:
     try:
         return bool(np.all(np.isfinite(value)))
-    except TypeError:  # not numbers: agrees() decides
+    except (TypeError, ValueError):  # not numbers: agrees() decides
         return True

@@ -153,7 +153,7 @@ class GradingPlugin:
         exc = excinfo.value
         if isinstance(exc, Mismatch):
             parts = exc.failures if isinstance(exc, PartlyWrong) else [exc]
-            return "; ".join(self._named(part) for part in parts), False
+            return "\n".join(self._named(part) for part in parts), False
         return _explain(excinfo)
 
     def _named(self, failure: Mismatch) -> str:

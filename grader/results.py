@@ -59,7 +59,8 @@ class TestResult:
         for c in self.cases:
             if c.passed:
                 continue
-            groups.setdefault(c.feedback, []).append(c.case)
+            for message in c.feedback.splitlines() or [""]:  # a line per wrong output
+                groups.setdefault(message, []).append(c.case)
             if c.output:
                 groups.setdefault(f"your code printed: {c.output.strip()[:500]}", []).append(c.case)
         return [_prefix(cases) + message for message, cases in groups.items()]

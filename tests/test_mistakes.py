@@ -123,6 +123,43 @@ def test_a_mistake_whose_value_is_not_finite_names_nothing():
         assert recorder.name(mismatch(np.array([2.0, 7.0]), expected)) == ""
 
 
+def test_a_value_of_a_config_the_reference_changes_later_is_still_found():
+    def step(w, config):  # changes its config in place and returns it, as the references do
+        config["velocity"] = config.get("velocity", 0) - 1.0 * np.ones_like(w)
+        return w + config["velocity"], config
+
+    flipped = Mistake("step", "the velocity has the wrong sign",
+                      lambda w, config: (w + 1, {"velocity": np.ones_like(w)}))
+    recorder = Recorder({"step": [flipped]})
+    config = {}
+    _, config = recorder.wrap("step", step)(np.zeros(3), config)
+    first = config["velocity"]
+    recorder.wrap("step", step)(np.zeros(3), config)  # the next step replaces the velocity
+    assert recorder.name(mismatch(np.ones(3), first)) == flipped.says
+
+
+def test_a_listing_that_breaks_anywhere_names_nothing_and_is_recorded():
+    ragged = Mistake("double", "never named", lambda x: [x, [1.0]])  # np.isfinite fails on it
+    recorder = Recorder({"double": [ragged, PLUS_ONE]})
+    expected = recorder.wrap("double", double)(np.array([1.0, 5.0]))
+    assert recorder.name(mismatch(np.array([2.0, 6.0]), expected)) == PLUS_ONE.says
+    assert len(recorder.errors) == 1 and "double" in recorder.errors[0]
+
+
+def test_an_argument_that_cannot_be_copied_is_not_recorded_and_the_call_still_runs():
+    class Uncopyable:
+        def __deepcopy__(self, memo):
+            raise TypeError("no copies")
+
+    recorder = Recorder({"double": [PLUS_ONE]})
+    assert recorder.wrap("double", lambda x, extra: 2 * x)(3.0, Uncopyable()) == 6.0
+    assert recorder.calls == []
+
+
+def test_load_without_any_solutions_package_lists_nothing():
+    assert mistakes.load("no_such_package_anywhere.a1.mistakes") == {}
+
+
 def test_load_of_a_module_that_does_not_exist_lists_nothing():
     assert mistakes.load("solutions.a1_networks.no_such_module") == {}
     assert mistakes.load("solutions.no_such_assignment.mistakes") == {}
@@ -293,4 +330,5 @@ def test_the_example_submissions_report_names_its_momentum_mistake():
                        for line in t.feedback_lines()]
     assert hidden_feedback and all(HINT + momentum.says in line for line in hidden_feedback)
     velocity = [line for line in hidden_feedback if "config['velocity']" in line]
-    assert velocity  # the state is named too: it is found in the config the reference returned
+    # the state is named too, on its own line: found in the config the reference returned
+    assert velocity and all(HINT + momentum.says in line for line in velocity)

@@ -159,3 +159,38 @@ def test_sigmoid(student, n):
     assert [(c.not_started, c.feedback) for c in result.tests[0].cases] == [
         (True, "the submission has no activations.py")] * 2
     assert result.tasks()[0].status == "not started"
+
+
+def test_every_output_wrong_earns_nothing_and_says_each_on_its_own_line(graded):
+    _, result = graded('''
+import numpy as np
+from grader.compare import check_array, outputs
+
+def test_grads():
+    """two outputs, both wrong"""
+    with outputs() as checks:
+        for name in ("dx", "db"):
+            with checks.part(name):
+                check_array(name, np.zeros(2), np.ones(2))
+''')
+    (test,) = result.tests
+    assert (test.score, test.max_score) == (0.0, 1.0)
+    lines = test.feedback_lines()
+    assert len(lines) == 2 and lines[0].startswith("dx differs") and lines[1].startswith("db ")
+
+
+def test_a_failure_while_setting_up_a_test_is_recorded_with_no_points(graded):
+    _, result = graded('''
+import pytest
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+@pytest.mark.points(2)
+def test_uses_it(broken):
+    """needs a broken fixture"""
+''')
+    (case,) = result.tests[0].cases
+    assert (case.passed, case.score, case.max_score, case.internal_error) == (False, 0, 2, True)
+    assert "RuntimeError: fixture broke" in case.feedback

@@ -4,7 +4,8 @@ classic bug of one reference function, so that the feedback on a wrong output ca
 
 A mistake takes the reference function's arguments; a backward pass gets the reference's cache.
 Only the outputs the hidden tests compare with the reference can be named: out of a forward
-pass, every gradient, loss and dx, next_w of an update rule (not its config entries).
+pass, every gradient, loss and dx, next_w of an update rule and the state in the config it
+returns (not batch norm's running statistics, which it keeps in an argument).
 """
 import numpy as np
 
@@ -254,7 +255,7 @@ def xor_without_relu(X, W, c, w, b):
     return (X @ W + c) @ w + b
 
 
-# -- update rules: next_w (the config entries are not compared through the reference) -------
+# -- update rules: next_w and the state in the returned config ------------------------------
 @mistake("sgd", "the gradient step is added to w instead of subtracted", mutant="sgd_sign")
 def sgd_ascent(w, dw, config=None):
     return optim.sgd(w, -dw, config)
