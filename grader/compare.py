@@ -75,7 +75,8 @@ def outputs():
     checks.close()
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
+    """A value in words, for messages: its type, or an array's shape and dtype."""
     if isinstance(value, Handle):
         return f"an object the grader cannot inspect ({value.type_name})"
     if isinstance(value, np.ndarray):
@@ -90,7 +91,7 @@ def expect_tuple(value, names: tuple[str, ...], func: str) -> tuple:
     if len(names) == 1:
         return (value,)
     if not isinstance(value, (tuple, list)):
-        raise Mismatch(f"{func} returned {_describe(value)}; expected a tuple {want}")
+        raise Mismatch(f"{func} returned {describe(value)}; expected a tuple {want}")
     if len(value) != len(names):
         raise Mismatch(f"{func} returned {len(value)} values; expected {len(names)}: {want}")
     return tuple(value)
@@ -113,7 +114,7 @@ def _array_problem(name: str, got, expected: np.ndarray, rtol: float, atol: floa
         if isinstance(got, (float, int, np.generic)) and expected.ndim == 0:
             got = np.asarray(got)
         else:
-            return f"{name}: expected a NumPy array of shape {expected.shape}, got {_describe(got)}"
+            return f"{name}: expected a NumPy array of shape {expected.shape}, got {describe(got)}"
     if got.shape != expected.shape:
         return f"{name} has shape {got.shape}; expected {expected.shape}"
     if got.dtype.kind not in "fiub":
@@ -157,7 +158,7 @@ def check_scalar(name: str, got, expected: float, *, rtol: float = 1e-6,
     """Compare a scalar output (a loss): Python or NumPy numbers and 0-d arrays are accepted."""
     __tracebackhide__ = True
     if not _is_number(got):
-        raise Mismatch(f"{name}: expected a number, got {_describe(got)}", got=got,
+        raise Mismatch(f"{name}: expected a number, got {describe(got)}", got=got,
                        expected=expected, rtol=rtol, atol=atol)
     problem = _array_problem(name, np.asarray(got, dtype=np.float64).reshape(()),
                              np.asarray(expected, dtype=np.float64), rtol, atol, True)

@@ -11,28 +11,23 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from grader.protections import describe_protections
-from grader.results import GradingResult
+from grader import report
+from grader.results import GradingResult, points
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 _STATUS = {True: "passed", False: "failed"}
 
 
-def protections_text(result: GradingResult) -> str:
-    lines = [f"  {name}: {what}" for name, what in describe_protections(result.protections)]
-    return "Sandbox protections active:\n" + ("\n".join(lines) or "  (no worker was started)")
-
-
 def summary_text(result: GradingResult) -> str:
-    head = (f"LayerLab {result.assignment} ({result.title}): {result.score:g}/"
-            f"{result.max_score:g} points ({result.percent:.1f} %), seed {result.seed}")
+    head = (f"LayerLab {result.assignment} ({result.title}): {points(result.score)}/"
+            f"{points(result.max_score)} points ({result.percent:.1f} %), seed {result.seed}")
     notes = []
     if result.interrupted:
-        notes.append("Grading was interrupted; the results cover the tests that finished.")
+        notes.append(report.INTERRUPTED)
     if result.internal_errors:
         notes.append(f"{len(result.internal_errors)} grader error(s); the instructor has been "
                      "told. Points for the affected tests may change once fixed.")
-    return "\n".join([head, *notes, protections_text(result)])
+    return "\n".join([head, *notes, *report.protection_lines(result)])
 
 
 def to_gradescope(result: GradingResult) -> dict:
@@ -73,7 +68,7 @@ def to_junit(result: GradingResult) -> ET.Element:
             name = f"{test.name} [{case.case}]" if case.case else test.name
             el = ET.SubElement(suite, "testcase", classname=test.test_id, name=name)
             ET.SubElement(el, "properties").extend([
-                ET.Element("property", name="score", value=f"{case.score:g}"),
+                ET.Element("property", name="score", value=f"{case.score:.6g}"),
                 ET.Element("property", name="max_score", value=f"{case.max_score:g}")])
             if not case.passed:
                 tag = "error" if case.internal_error else "failure"

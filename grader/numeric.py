@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grader.compare import Mismatch, check_array, expect_tuple
+from grader.compare import Mismatch, check_array, describe, expect_tuple
 
 RTOL, ATOL = 1e-5, 1e-8
 
@@ -32,12 +32,21 @@ def numerical_gradient(f: Callable[[np.ndarray], object], x: np.ndarray,
     for ix in np.ndindex(x.shape):
         old = x[ix]
         x[ix] = old + h
-        plus = np.asarray(f(x.copy()), dtype=np.float64)
+        plus = _numbers(f(x.copy()))
         x[ix] = old - h
-        minus = np.asarray(f(x.copy()), dtype=np.float64)
+        minus = _numbers(f(x.copy()))
         x[ix] = old
         grad[ix] = np.sum(df * (plus - minus)) / (2 * h)
     return grad
+
+
+def _numbers(value) -> np.ndarray:
+    """The student's output as float64; anything else is their mistake, said in words."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Mismatch(f"the output is {describe(value)}, not numbers, so its gradient "
+                       "cannot be computed") from None
 
 
 def check_numerical_gradient(name: str, got, f: Callable[[np.ndarray], object], x: np.ndarray,
@@ -112,10 +121,13 @@ def check_model_against_numerical_gradients(student, model, params: dict, X: np.
         student.method(model, "set_params", {**params, key: value})
         return expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"), "loss")[0]
 
-    for key, value in params.items():
-        check_numerical_gradient(f"grads['{key}']", grads[key],
-                                 lambda v, key=key: loss_with(key, v), value, func="loss",
-                                 wrt=key, rtol=rtol, atol=atol)
+    try:
+        for key, value in params.items():
+            check_numerical_gradient(f"grads['{key}']", grads[key],
+                                     lambda v, key=key: loss_with(key, v), value, func="loss",
+                                     wrt=key, rtol=rtol, atol=atol)
+    finally:  # the model holds the parameters it was given again
+        student.method(model, "set_params", params)
 
 
 @contextlib.contextmanager

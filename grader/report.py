@@ -14,9 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.protections import describe_protections
-from grader.results import FULL, NONE, NOT_STARTED, PARTIAL, GradingResult, TaskResult, TestResult
+from grader.results import (FULL, NONE, NOT_STARTED, PARTIAL, GradingResult, TaskResult,
+                            TestResult, points)
 
 DETAILS = ("failed", "all", "none")
+INTERRUPTED = "Grading was interrupted: the report covers the tests that finished."
 _STATUS_STYLE = {FULL: "green", PARTIAL: "yellow", NONE: "red", NOT_STARTED: "dim"}
 
 
@@ -33,9 +35,10 @@ def render(result: GradingResult, console: Console, *, details: str = "failed") 
     if details != "none":
         for line in detail_lines(result, everything=details == "all"):
             console.print(line)
-    console.print(Text("Sandbox protections:", style="bold"))
-    for name, what in _protections(result):
-        console.print(Text(f"  {name}: {what}"))
+    lines = protection_lines(result)
+    console.print(Text(lines[0], style="bold"))
+    for line in lines[1:]:
+        console.print(Text(line))
 
 
 def _header(result: GradingResult) -> list[Text]:
@@ -55,14 +58,14 @@ def summary(result: GradingResult) -> Table:
     table.add_column("points", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for task in result.tasks():
-        table.add_row(task.task, task.title, f"{task.score:.4g}/{task.max_score:g}",
+        table.add_row(task.task, task.title, _score(task),
                       Text(task.status, style=_STATUS_STYLE[task.status]))
     return table
 
 
 def _total(result: GradingResult) -> Text:
     style = "green" if result.percent >= 99.99 else ("yellow" if result.score else "red")
-    return Text(f"Total: {result.score:.4g}/{result.max_score:g} points "
+    return Text(f"Total: {_score(result)} points "
                 f"({result.percent:.1f} %)", style=f"bold {style}")
 
 
@@ -72,8 +75,8 @@ def detail_lines(result: GradingResult, *, everything: bool = False) -> list[Tex
     for task in result.tasks():
         if task.status == FULL and not everything:
             continue
-        lines.append(Text(f"{task.task} · {task.title} · {task.score:.4g}/{task.max_score:g} "
-                          f"({task.status})", style="bold"))
+        lines.append(Text(f"{task.task} · {task.title} · {_score(task)} ({task.status})",
+                          style="bold"))
         lines += _task_lines(task, everything)
     if lines:
         lines.insert(0, Text("\nWhat lost points:" if not everything else "\nEvery test:",
@@ -85,13 +88,13 @@ def _task_lines(task: TaskResult, everything: bool) -> list[Text]:
     failed = [t for t in task.tests if not t.passed]
     shared = {line for t in failed for line in _bare(t)}
     if not everything and len(failed) > 1 and len(shared) == 1:
-        points = sum(t.max_score - t.score for t in failed)
-        return [_mark(False).append(f" {len(failed)} tests ({points:g} points): {shared.pop()}",
+        lost = sum(t.max_score - t.score for t in failed)
+        return [_mark(False).append(f" {len(failed)} tests ({points(lost)} points): {shared.pop()}",
                                     style="yellow")]
     lines = []
     for test in task.tests if everything else failed:
         lines.append(_mark(test.passed).append(
-            f" {test.visibility:<6} {test.score:.4g}/{test.max_score:g}  {test.name}"))
+            f" {test.visibility:<6} {_score(test)}  {test.name}"))
         lines += [Text("      " + line, style="yellow") for line in test.feedback_lines()]
     return lines
 
@@ -102,6 +105,10 @@ def _bare(test: TestResult) -> set[str]:
         {"(your code printed something)" for c in test.cases if not c.passed and c.output}
 
 
+def _score(graded: GradingResult | TaskResult | TestResult) -> str:
+    return f"{points(graded.score)}/{points(graded.max_score)}"
+
+
 def _mark(passed: bool) -> Text:
     return Text("  ✓", style="green") if passed else Text("  ✗", style="red")
 
@@ -109,12 +116,13 @@ def _mark(passed: bool) -> Text:
 def _notes(result: GradingResult) -> list[Text]:
     notes = [Text(note, style="cyan") for note in result.notes]
     if result.interrupted:
-        notes.append(Text("Grading was interrupted: the report covers the tests that finished.",
-                          style="bold red"))
+        notes.append(Text(INTERRUPTED, style="bold red"))
     for error in result.internal_errors:
         notes.append(Text("Grader error (please report it): " + error, style="bold red"))
     return notes
 
 
-def _protections(result: GradingResult) -> list[tuple[str, str]]:
-    return describe_protections(result.protections) or [("workers", "none was started")]
+def protection_lines(result: GradingResult) -> list[str]:
+    """What the sandbox enforced: a heading, then one line per protection."""
+    described = describe_protections(result.protections) or [("workers", "none was started")]
+    return ["Sandbox protections:", *(f"  {name}: {what}" for name, what in described)]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 # A task's status in the summary: every point, some, none, or nothing written yet.
 FULL, PARTIAL, NONE, NOT_STARTED = "full", "partial", "none", "not started"
+
+
+def points(value: float) -> str:
+    """Points as every view shows them: at most two decimals, rounded down, so a partial score
+    never reads as full marks (212.97, not 213)."""
+    return f"{math.floor(value * 100 + 1e-6) / 100:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass
@@ -24,10 +31,6 @@ class CaseResult:
     output: str = ""
     internal_error: bool = False
     not_started: bool = False  # the function is a stub or missing
-
-    @property
-    def partial(self) -> bool:
-        return not self.passed and self.score > 0
 
 
 @dataclass
@@ -102,7 +105,7 @@ class TaskResult:
 
     @property
     def status(self) -> str:
-        if self.max_score and self.score >= self.max_score - 1e-9:
+        if self.score >= self.max_score - 1e-9 and all(c.passed for c in self.cases):
             return FULL
         if self.score > 1e-9:
             return PARTIAL

@@ -178,7 +178,7 @@ class Worker:
         if fn is None:
             raise StudentFailure("missing", f"{module}.py defines no function '{name}'")
         if not callable(fn):
-            raise StudentFailure("missing", f"'{name}' in {module}.py is a "
+            raise StudentFailure("not_callable", f"'{name}' in {module}.py is a "
                                  f"{type(fn).__name__}, not a function")
         return fn
 
@@ -186,7 +186,7 @@ class Worker:
         try:
             return {"ok": True, "value": getattr(req["target"], req["name"])}
         except Exception as exc:  # noqa: BLE001 - a property may raise anything
-            raise StudentFailure("missing", f"reading .{req['name']} of "
+            raise StudentFailure("exception", f"reading .{req['name']} of "
                                  f"{type(req['target']).__name__} failed: {self.describe(exc)}"
                                  ) from None
 

@@ -170,3 +170,8 @@ def test_away_from_zero():
     x = away_from_zero(np.random.default_rng(7), (50, 40))
     assert x.shape == (50, 40) and np.all(np.abs(x) >= 0.1) and np.all(np.abs(x) <= 2.0)
     assert (x > 0).any() and (x < 0).any()
+
+
+def test_an_output_that_is_not_numbers_is_the_students_mistake_in_words():
+    with pytest.raises(Mismatch, match="the output is a str, not numbers"):
+        numerical_gradient(lambda x: "not a number", np.ones(2))

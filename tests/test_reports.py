@@ -271,3 +271,17 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary_files(result, t
         writer(result, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert path.read_text() == "old contents"
+
+
+def test_points_show_two_decimals_rounded_down_so_partial_never_reads_as_full():
+    assert [results.points(v) for v in (213, 212.9967, 2 / 3, 0.5, 0)] == [
+        "213", "212.99", "0.66", "0.5", "0"]
+    almost = results.TestResult("t", "almost", "t::a", "hidden",
+                                [CaseResult("", False, 212.9967, 213.0, "x")])
+    text = report_text(GradingResult("a1", "A", "s", 1, [almost], task_titles={"t": "T"}), "none")
+    assert "212.99/213" in text and "partial" in text and "213/213" not in text
+
+
+def test_a_task_worth_no_points_whose_tests_pass_is_full():
+    free = results.TestResult("t", "free", "t::f", "public", [CaseResult("", True, 0.0, 0.0)])
+    assert results.TaskResult("t", "", [free]).status == "full"
