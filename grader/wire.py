@@ -242,10 +242,13 @@ def _load(blobs: list[bytes], index) -> np.ndarray:
 def send(fd: int, payload: bytes, deadline: float | None = None) -> None:
     """Write one length-prefixed frame, by ``deadline`` (``time.monotonic()``) if one is given."""
     data = memoryview(_LEN.pack(len(payload)) + payload)
+    # A pipe that select() calls writable takes PIPE_BUF bytes without blocking; a larger write
+    # could block past the deadline on a reader that stopped reading.
+    chunk = _CHUNK if deadline is None else select.PIPE_BUF
     while data:
         _wait(fd, deadline, write=True)
         try:
-            data = data[os.write(fd, data[:_CHUNK]):]
+            data = data[os.write(fd, data[:chunk]):]
         except BrokenPipeError:
             raise Closed("the reader closed the pipe") from None
 

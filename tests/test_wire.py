@@ -6,6 +6,7 @@ import os
 import pickle
 import random
 import struct
+import threading
 import time
 
 import numpy as np
@@ -424,6 +425,32 @@ def test_send_with_a_deadline_times_out_on_a_full_pipe(pipe):
     with pytest.raises(wire.Timeout):
         wire.send(w, b"one more frame", deadline=started + 0.2)
     assert 0.2 <= time.monotonic() - started < 2
+
+
+def test_send_with_a_deadline_keeps_it_when_the_reader_stops_midway(pipe):
+    """A pipe with a little room: select() says writable, but a large write would block."""
+    r, w = pipe
+    os.set_blocking(w, False)
+    with pytest.raises(BlockingIOError):
+        while True:
+            os.write(w, bytes(1 << 16))
+    os.set_blocking(w, True)
+    os.read(r, 8192)
+    outcome = []
+
+    def send():
+        try:
+            wire.send(w, bytes(1 << 20), deadline=time.monotonic() + 0.3)
+        except wire.WireError as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    sender.join(timeout=3)
+    if sender.is_alive():  # blocked in write(): free it by closing the reader
+        os.close(r)
+        sender.join()
+    assert outcome and isinstance(outcome[0], wire.Timeout), "send blocked past its deadline"
 
 
 def test_send_to_a_closed_reader_says_closed(pipe):
