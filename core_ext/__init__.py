@@ -6,10 +6,16 @@ The wrappers keep the naive layers' contract:
   ``conv_backward(dout, cache) -> (dx, dw, db)``
 - ``max_pool_forward(x, pool_param) -> (out, cache)``, ``max_pool_backward(dout, cache) -> dx``
 - ``avg_pool_forward(x, pool_param) -> (out, cache)``, ``avg_pool_backward(dout, cache) -> dx``
+- ``rnn_forward(x, h0, Wx, Wh, b) -> (h, cache)``,
+  ``rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)``; ``lstm_forward``/``lstm_backward``
+  alike; ``gru_forward(x, h0, Wx, Wh, bx, bh) -> (h, cache)``,
+  ``gru_backward(dh, cache) -> (dx, dh0, dWx, dWh, dbx, dbh)``
 
 with the same output sizes (``1 + (H + 2*pad - HH) // stride`` for convolution,
 ``1 + (H - pool_height) // stride`` for pooling: windows that don't fit are dropped) and the
 same max-pooling tie rule (the first maximum in row-major window order gets the gradient).
+The recurrent layers run their whole time loop in Cython (``_rnn.pyx``), with the batch split
+into blocks of rows that threads take whole.
 They accept float32 and float64 and validate their inputs with clear errors.
 
 Convolution runs image by image in Cython: im2col, then BLAS (SciPy's ``cython_blas``) for
@@ -33,10 +39,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from core_ext import _conv_numpy, _pool_numpy
+from core_ext import _conv_numpy, _pool_numpy, _rnn_numpy
 
 try:
-    from core_ext import _conv, _memory, _pool
+    from core_ext import _conv, _memory, _pool, _rnn
 except ImportError as exc:  # the extension was not compiled
     if os.environ.get("LAYERLAB_REQUIRE_EXT") == "1":
         raise ImportError("core_ext: the Cython extension is not built and "
@@ -44,11 +50,12 @@ except ImportError as exc:  # the extension was not compiled
                           "rebuild with 'pip install -e .'") from exc
     warnings.warn("core_ext: the Cython extension is not built; using the slower NumPy "
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
-    _conv = _memory = _pool = None
+    _conv = _memory = _pool = _rnn = None
 
-COMPILED = None not in (_conv, _memory, _pool)
+COMPILED = None not in (_conv, _memory, _pool, _rnn)
 __all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
-           "avg_pool_forward", "avg_pool_backward", "COMPILED"]
+           "avg_pool_forward", "avg_pool_backward", "rnn_forward", "rnn_backward", "lstm_forward",
+           "lstm_backward", "gru_forward", "gru_backward", "COMPILED"]
 
 _MIN_WORK_PER_THREAD = 1 << 15  # elements; below this a thread costs more than it saves
 _executor: ThreadPoolExecutor | None = None
@@ -99,8 +106,10 @@ def _split(kernel, items: int, work: int, *args) -> None:
 
 
 def _kernels(family: str):
-    """The compiled kernels of ``family`` ("conv" or "pool"), or their NumPy fallback."""
-    return (_conv or _conv_numpy) if family == "conv" else (_pool or _pool_numpy)
+    """The compiled kernels of ``family`` ("conv", "pool" or "rnn"), or their NumPy fallback."""
+    compiled, fallback = {"conv": (_conv, _conv_numpy), "pool": (_pool, _pool_numpy),
+                          "rnn": (_rnn, _rnn_numpy)}[family]
+    return compiled or fallback
 
 
 def _result(shape: tuple, dtype) -> np.ndarray:
@@ -328,3 +337,200 @@ def avg_pool_backward(dout: np.ndarray, cache):
     _split(_kernels("pool").avg_pool_backward, N * C, dx.size,
            dout.reshape(N * C, Ho, Wo), dx, ph, pw, s)
     return dx.reshape(N, C, H, W)
+
+
+# -- recurrent layers ---------------------------------------------------------------------------
+def rnn_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray):
+    """Vanilla RNN over a sequence: ``h[:, t] = tanh(h[:, t-1] @ Wh + x[:, t] @ Wx + b)``.
+
+    x: (N, T, D); h0: (N, H); Wx: (D, H); Wh: (H, H); b: (H,), all of one dtype. Returns
+    h (N, T, H) and the cache for :func:`rnn_backward`, which refers to the inputs and to h:
+    change none of them in place before the backward call. T = 0 gives h of shape (N, 0, H).
+    """
+    x, h0, Wx, Wh, b = _recurrent_args("rnn_forward", x, h0, Wx, Wh, {"b": b}, 1)
+    N, T, _ = x.shape
+    h = _result((N, T, h0.shape[1]), x.dtype)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 1)
+
+    def forward_rows(q0: int, q1: int) -> None:
+        kernels.rnn_forward(x, h0, Wx, Wh, b, h, bounds, q0, q1)
+
+    _run_rows(forward_rows, bounds, macs)
+    return h, (x, h0, Wx, Wh, h)
+
+
+def rnn_backward(dh: np.ndarray, cache):
+    """Gradients of :func:`rnn_forward` given dh (N, T, H), the loss's gradient with respect
+    to every h[:, t]: returns (dx, dh0, dWx, dWh, db)."""
+    x, h0, Wx, Wh, h = cache
+    dh = _check_dh(dh, h)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 1)
+    dx, dh0, da = _result(x.shape, x.dtype), _result(h0.shape, x.dtype), _result(h.shape, x.dtype)
+    parts = _block_parts(len(bounds) - 1, Wx, Wh, 1)
+
+    def backward_rows(q0: int, q1: int) -> None:
+        kernels.rnn_backward(x, h0, Wx, Wh, h, dh, dx, dh0, da, *parts, bounds, q0, q1)
+
+    _run_rows(backward_rows, bounds, 2 * macs)
+    return dx, dh0, *_sum_parts(parts, x.dtype)
+
+
+def lstm_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray):
+    """LSTM over a sequence, with c0 = 0 and the gates i, f, o, g stacked in that order:
+    ``a = x[:, t] @ Wx + h[:, t-1] @ Wh + b``; i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);
+    g = tanh(a_g); ``c_t = f * c_{t-1} + i * g``; ``h[:, t] = o * tanh(c_t)``.
+
+    x: (N, T, D); h0: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,), all of one dtype. Returns
+    h (N, T, H) and the cache for :func:`lstm_backward` (which refers to the inputs and to h).
+    """
+    x, h0, Wx, Wh, b = _recurrent_args("lstm_forward", x, h0, Wx, Wh, {"b": b}, 4)
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    h, c, tc = (_result((N, T, H), x.dtype) for _ in range(3))
+    gates = _result((N, T, 4 * H), x.dtype)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 4)
+
+    def forward_rows(q0: int, q1: int) -> None:
+        kernels.lstm_forward(x, h0, Wx, Wh, b, h, gates, c, tc, bounds, q0, q1)
+
+    _run_rows(forward_rows, bounds, macs)
+    return h, (x, h0, Wx, Wh, h, gates, c, tc)
+
+
+def lstm_backward(dh: np.ndarray, cache):
+    """Gradients of :func:`lstm_forward` given dh (N, T, H): returns (dx, dh0, dWx, dWh, db)."""
+    x, h0, Wx, Wh, h, gates, c, tc = cache
+    dh = _check_dh(dh, h)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 4)
+    dx, dh0 = _result(x.shape, x.dtype), _result(h0.shape, x.dtype)
+    da, dc = _result(gates.shape, x.dtype), np.empty_like(h0)
+    parts = _block_parts(len(bounds) - 1, Wx, Wh, 1)
+
+    def backward_rows(q0: int, q1: int) -> None:
+        kernels.lstm_backward(x, h0, Wx, Wh, h, gates, c, tc, dh, dx, dh0, dc, da, *parts,
+                              bounds, q0, q1)
+
+    _run_rows(backward_rows, bounds, 2 * macs)
+    return dx, dh0, *_sum_parts(parts, x.dtype)
+
+
+def gru_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, bx: np.ndarray,
+                bh: np.ndarray):
+    """GRU over a sequence, as PyTorch's nn.GRU, with the gates r, z, n stacked in that order:
+    ``r = sigmoid(x Wx_r + bx_r + h Wh_r + bh_r)``, z alike,
+    ``n = tanh(x Wx_n + bx_n + r * (h Wh_n + bh_n))``, ``h' = (1 - z) * n + z * h``.
+
+    x: (N, T, D); h0: (N, H); Wx: (D, 3H); Wh: (H, 3H); bx, bh: (3H,), all of one dtype.
+    Returns h (N, T, H) and the cache for :func:`gru_backward` (which refers to the inputs and
+    to h).
+    """
+    x, h0, Wx, Wh, bx, bh = _recurrent_args("gru_forward", x, h0, Wx, Wh, {"bx": bx, "bh": bh}, 3)
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    h, hn = _result((N, T, H), x.dtype), _result((N, T, H), x.dtype)
+    gates, hw = _result((N, T, 3 * H), x.dtype), np.empty((N, 3 * H), x.dtype)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 3)
+
+    def forward_rows(q0: int, q1: int) -> None:
+        kernels.gru_forward(x, h0, Wx, Wh, bx, bh, h, gates, hn, hw, bounds, q0, q1)
+
+    _run_rows(forward_rows, bounds, macs)
+    return h, (x, h0, Wx, Wh, h, gates, hn)
+
+
+def gru_backward(dh: np.ndarray, cache):
+    """Gradients of :func:`gru_forward` given dh (N, T, H): returns
+    (dx, dh0, dWx, dWh, dbx, dbh)."""
+    x, h0, Wx, Wh, h, gates, hn = cache
+    dh = _check_dh(dh, h)
+    kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 3)
+    dx, dh0 = _result(x.shape, x.dtype), _result(h0.shape, x.dtype)
+    dax, dah = _result(gates.shape, x.dtype), _result(gates.shape, x.dtype)
+    parts = _block_parts(len(bounds) - 1, Wx, Wh, 2)
+
+    def backward_rows(q0: int, q1: int) -> None:
+        kernels.gru_backward(x, h0, Wx, Wh, h, gates, hn, dh, dx, dh0, dax, dah, *parts,
+                             bounds, q0, q1)
+
+    _run_rows(backward_rows, bounds, 2 * macs)
+    return dx, dh0, *_sum_parts(parts, x.dtype)
+
+
+def _recurrent_args(layer: str, x, h0, Wx, Wh, biases: dict, G: int) -> list[np.ndarray]:
+    """The inputs of a recurrent forward pass checked against each other (shapes, one float
+    dtype, sizes BLAS takes) and made C-contiguous, in order: x, h0, Wx, Wh, the biases."""
+    arrays = {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, **biases}
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"{layer}: {name} must be a NumPy array; got {type(value).__name__}")
+    if x.ndim != 3:
+        raise ValueError(f"{layer}: x must be a 3-d array (N, T, D); got shape {x.shape}")
+    N, T, D = x.shape
+    if h0.ndim != 2 or h0.shape[0] != N:
+        raise ValueError(f"{layer}: h0 must have shape (N, H) with N = {N}, x's batch size; "
+                         f"got shape {h0.shape}")
+    H = h0.shape[1]
+    width = f"{G}H" if G > 1 else "H"
+    expected = {"Wx": ((D, G * H), f"(D, {width})"), "Wh": ((H, G * H), f"(H, {width})"),
+                **{name: ((G * H,), f"({width},)") for name in biases}}
+    for name, (shape, formula) in expected.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"{layer}: {name} must have shape {formula} = {shape} for D = {D} "
+                             f"(from x) and H = {H} (from h0); got shape {arrays[name].shape}")
+    dtypes = {value.dtype for value in arrays.values()}
+    if len(dtypes) > 1 or not dtypes <= {np.dtype(np.float32), np.dtype(np.float64)}:
+        got = ", ".join(f"{name} {value.dtype}" for name, value in arrays.items())
+        raise TypeError(f"{layer}: {', '.join(arrays)} must all be float32 or all float64; "
+                        f"got {got}")
+    if max(N * T, T * G * H, D) > _BLAS_INT_MAX:
+        raise ValueError(f"{layer}: too large for BLAS: N*T = {N * T}, T*{width} = {T * G * H} "
+                         f"and D = {D} must each be at most {_BLAS_INT_MAX}")
+    return [np.ascontiguousarray(value) for value in arrays.values()]
+
+
+def _check_dh(dh, h: np.ndarray) -> np.ndarray:
+    if not isinstance(dh, np.ndarray) or dh.shape != h.shape:
+        got = dh.shape if isinstance(dh, np.ndarray) else type(dh).__name__
+        raise ValueError(f"dh must have shape {h.shape} (N, T, H), the forward output's; got {got}")
+    return np.ascontiguousarray(dh, dtype=h.dtype)
+
+
+def _rnn_kernels(x: np.ndarray, h0: np.ndarray):
+    """The compiled recurrent kernels, or their NumPy version when the extension is not built
+    or a size is 0 (N, T, D or H: BLAS and the pointer loops need an element to point at)."""
+    return _kernels("rnn") if x.size and h0.size else _rnn_numpy
+
+
+_RNN_SPLIT_MACS = 1 << 22  # multiply-adds of a forward pass below which a thread does not pay
+
+
+def _row_blocks(x: np.ndarray, h0: np.ndarray, G: int) -> tuple[np.ndarray, int]:
+    """Bounds of the blocks of batch rows that the kernels run, each in one go, and the
+    multiply-adds of the forward pass. Two halves, or an even number of blocks of about 32
+    rows for a larger batch; one block for one row or too little work to share. The shapes
+    alone fix the blocks, never the thread count, so every product (and its rounding) is the
+    same however the blocks are shared out."""
+    (N, T, D), H = x.shape, h0.shape[1]
+    macs = N * T * G * H * (D + H)
+    count = 1 if N < 2 or macs < _RNN_SPLIT_MACS else min(N, 2 * max(1, N // 64))
+    return np.array([N * q // count for q in range(count + 1)], dtype=np.intp), macs
+
+
+def _run_rows(rows, bounds: np.ndarray, macs: int) -> None:
+    """``rows(q0, q1)`` over all blocks: split over threads, with BLAS on one thread inside
+    them, when there are several blocks; else here, leaving BLAS its own threads."""
+    if len(bounds) > 2:
+        _split_blas(rows, len(bounds) - 1, 2 * macs)
+    else:
+        rows(0, 1)
+
+
+def _block_parts(blocks: int, Wx: np.ndarray, Wh: np.ndarray, biases: int) -> list[np.ndarray]:
+    """Per-block dWx, dWh and bias gradients (the biases' summed in float64)."""
+    return [np.empty((blocks, *Wx.shape), Wx.dtype), np.empty((blocks, *Wh.shape), Wh.dtype),
+            *(np.empty((blocks, Wx.shape[1])) for _ in range(biases))]
+
+
+def _sum_parts(parts: list[np.ndarray], dtype) -> list[np.ndarray]:
+    """The gradients: the blocks' parts added up in block order."""
+    return [part.sum(axis=0).astype(dtype, copy=False) for part in parts]

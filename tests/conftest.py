@@ -14,10 +14,12 @@ def kernels(request, monkeypatch):
             pytest.fail("the Cython extension is not built (pip install -e .)")
         assert core_ext._kernels("conv") is core_ext._conv
         assert core_ext._kernels("pool") is core_ext._pool
+        assert core_ext._kernels("rnn") is core_ext._rnn
         assert core_ext._memory is not None
     else:
-        for module in ("_conv", "_memory", "_pool"):
+        for module in ("_conv", "_memory", "_pool", "_rnn"):
             monkeypatch.setattr(core_ext, module, None)
         assert core_ext._kernels("conv") is core_ext._conv_numpy
         assert core_ext._kernels("pool") is core_ext._pool_numpy
+        assert core_ext._kernels("rnn") is core_ext._rnn_numpy
     return request.param
