@@ -16,10 +16,10 @@ from grader import mistakes, spec
 from grader.compare import Mismatch, agrees, check_array, check_scalar
 from grader.grade import grade
 from grader.mistakes import Mistake, Recorder
-from mutants import a1, a2  # tests/ is on sys.path (rootdir-relative imports)
+from mutants import a1, a2, a3  # tests/ is on sys.path (rootdir-relative imports)
 
-CORPORA = {"a1": a1, "a2": a2}
-MINIMUM = {"a1": 15, "a2": 10}
+CORPORA = {"a1": a1, "a2": a2, "a3": a3}
+MINIMUM = {"a1": 15, "a2": 10, "a3": 0}  # A3 lists no known mistakes yet
 HINT = " — this is what you get when "
 LISTED = {aid: [m for found in mistakes.load(spec.get(aid).mistakes_module).values()
                 for m in found] for aid in CORPORA}

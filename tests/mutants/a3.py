@@ -1,0 +1,550 @@
+"""Plausible wrong A3 implementations (mutants) and correct-but-different ones (alternatives).
+
+Each mutant is the reference solution with one bug (see tests/mutants/common.py). The sequence
+functions call the student's own step functions, so a bug in a step may also cost points on its
+sequence task; nothing else is built from another task's code, so every other mutant loses
+points on its own task only.
+"""
+
+from __future__ import annotations
+
+from mutants.common import ROOT, Variant, appended, replaced
+
+REFERENCE = ROOT / "solutions" / "a3_rnn"
+SKIPPED = ()
+DEPENDENTS = {"a3.rnn_step": ("a3.rnn",), "a3.lstm_step": ("a3.lstm",),
+              "a3.gru_step": ("a3.gru",)}
+
+
+def _dependents(task: str) -> tuple[str, ...]:
+    return DEPENDENTS.get(task, ())
+
+
+def _changes(name: str, task: str, *changes: tuple[str, str, str]) -> Variant:
+    """A mutant of several changes in place that make one bug (a forward and its backward)."""
+    return Variant(name, tuple((file.removesuffix(".py"), (old, new)) for file, old, new in changes),
+                   task, _dependents(task))
+
+
+R, OPTIM = "rnn_layers.py", "optim.py"
+_REPLACEMENTS = {  # name: (task, file, old text, new text)
+ # -- the vanilla RNN step --------------------------------------------------------------------
+ "rnn_tanh_derivative_without_square": ("a3.rnn_step", R,
+    "da = dnext_h * (1 - next_h ** 2)", "da = dnext_h * (1 - next_h)"),
+ "rnn_step_dWh_from_next_h": ("a3.rnn_step", R,
+    "return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)",
+    "return da @ Wx.T, da @ Wh.T, x.T @ da, next_h.T @ da, da.sum(axis=0)"),
+ "rnn_step_dprev_h_with_Wh_not_transposed": ("a3.rnn_step", R,
+    "return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)",
+    "return da @ Wx.T, da @ Wh, x.T @ da, prev_h.T @ da, da.sum(axis=0)"),
+ # -- the RNN over a sequence -----------------------------------------------------------------
+ "rnn_backward_output_gradient_not_added": ("a3.rnn", R,
+    "rnn_step_backward(dh[:, t] + dprev_h, cache[t])",
+    "rnn_step_backward(dh[:, t] if t == T - 1 else dprev_h, cache[t])"),
+ "rnn_backward_dh0_dropped": ("a3.rnn", R,
+    "        db += db_t\n    return dx, dprev_h, dWx, dWh, db\n\n\ndef word_embedding_forward",
+    "        db += db_t\n    return dx, np.zeros_like(dprev_h), dWx, dWh, db\n\n\ndef word_embedding_forward"),
+ "rnn_backward_weight_gradients_overwritten": ("a3.rnn", R,
+    "rnn_step_backward(dh[:, t] + dprev_h, cache[t])\n        dWx += dWx_t",
+    "rnn_step_backward(dh[:, t] + dprev_h, cache[t])\n        dWx = dWx_t"),
+ "rnn_forward_h0_ignored": ("a3.rnn", R,
+    "    steps, prev_h = [], h0\n    for t in range(T):\n        prev_h, step = rnn_step_forward",
+    "    steps, prev_h = [], np.zeros_like(h0)\n    for t in range(T):\n        prev_h, step = rnn_step_forward"),
+ # -- word embeddings -------------------------------------------------------------------------
+ "embedding_gradient_overwritten": ("a3.embedding", R,
+    "    np.add.at(dW, x, dout)\n    return dW", "    dW[x] = dout\n    return dW"),
+ "embedding_gradient_added_by_fancy_indexing": ("a3.embedding", R,
+    "    np.add.at(dW, x, dout)\n    return dW", "    dW[x] += dout\n    return dW"),
+ # -- temporal affine and softmax -------------------------------------------------------------
+ "temporal_affine_db_not_summed_over_time": ("a3.temporal", R,
+    "return dout @ w.T, dw, dout.sum(axis=(0, 1))", "return dout @ w.T, dw, dout.sum(axis=0)"),
+ "temporal_softmax_without_the_max_shift": ("a3.temporal", R,
+    "shifted = flat - flat.max(axis=1, keepdims=True)", "shifted = flat"),
+ "temporal_softmax_dx_not_masked": ("a3.temporal", R, "dx *= keep / N", "dx /= N"),
+ # -- the LSTM step ---------------------------------------------------------------------------
+ "lstm_step_dnext_c_ignored": ("a3.lstm_step", R,
+    "dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)", "dc = dnext_h * o * (1 - tanh_c ** 2)"),
+ "lstm_step_tanh_c_derivative_without_o": ("a3.lstm_step", R,
+    "dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)", "dc = dnext_c + dnext_h * (1 - tanh_c ** 2)"),
+ "lstm_step_dprev_c_without_forget_gate": ("a3.lstm_step", R,
+    "    dprev_c = dc * f\n", "    dprev_c = dc\n"),
+ # -- the LSTM over a sequence ----------------------------------------------------------------
+ "lstm_backward_cell_gradient_not_carried": ("a3.lstm", R,
+    "dh[:, t] + dprev_h, dprev_c, cache[t])", "dh[:, t] + dprev_h, np.zeros((N, H)), cache[t])"),
+ "lstm_backward_output_gradient_not_added": ("a3.lstm", R,
+    "dh[:, t] + dprev_h, dprev_c, cache[t])", "dh[:, t] if t == T - 1 else dprev_h, dprev_c, cache[t])"),
+ "lstm_forward_cell_state_not_carried": ("a3.lstm", R,
+    "prev_h, prev_c, step = lstm_step_forward(", "prev_h, next_c, step = lstm_step_forward("),
+ # -- the GRU step ----------------------------------------------------------------------------
+ "gru_hidden_bias_outside_the_reset_gate": ("a3.gru_step", R,
+    "n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])",
+    "n = np.tanh(ax[:, 2 * H:] + r * (ah[:, 2 * H:] - bh[2 * H:]) + bh[2 * H:])"),
+ "gru_step_dbh_equals_dbx": ("a3.gru_step", R,
+    "dax.sum(axis=0), dah.sum(axis=0)", "dax.sum(axis=0), dax.sum(axis=0)"),
+ "gru_step_dprev_h_without_the_direct_path": ("a3.gru_step", R,
+    "    dprev_h = dnext_h * z + dah @ Wh.T\n", "    dprev_h = dah @ Wh.T\n"),
+ # -- the GRU over a sequence -----------------------------------------------------------------
+ "gru_backward_dh0_dropped": ("a3.gru", R,
+    "return dx, dprev_h, dWx, dWh, dbx, dbh", "return dx, np.zeros_like(dprev_h), dWx, dWh, dbx, dbh"),
+ "gru_backward_output_gradient_only_at_the_last_step": ("a3.gru", R,
+    "gru_step_backward(dh[:, t] + dprev_h,", "gru_step_backward(dh[:, t] if t == T - 1 else dprev_h,"),
+ # -- clipping --------------------------------------------------------------------------------
+ "clip_always_scales": ("a3.clipping", OPTIM,
+    "scale = max_norm / total_norm if total_norm > max_norm else 1.0", "scale = max_norm / total_norm"),
+ "clip_norm_without_sqrt": ("a3.clipping", OPTIM,
+    "total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))",
+    "total_norm = float(sum(np.sum(g * g) for g in grads.values()))"),
+ "clip_norm_sums_the_tensor_norms": ("a3.clipping", OPTIM,
+    "total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))",
+    "total_norm = float(sum(np.sqrt(np.sum(g * g)) for g in grads.values()))"),
+}
+
+MUTANTS: list[Variant] = replaced(_REPLACEMENTS, _dependents)
+# A forward and its backward changed together: the code agrees with its own numerical
+# gradients, but it computes another layer than the one asked for (another gate order, the
+# original GRU, a loss normalised otherwise).
+MUTANTS += [
+    _changes("lstm_gate_order_i_f_g_o", "a3.lstm_step",
+             (R, "_sigmoid(a[:, 2 * H:3 * H])\n    g = np.tanh(a[:, 3 * H:])",
+              "_sigmoid(a[:, 3 * H:])\n    g = np.tanh(a[:, 2 * H:3 * H])"),
+             (R, "do * o * (1 - o), dg * (1 - g ** 2)]", "dg * (1 - g ** 2), do * o * (1 - o)]")),
+    _changes("gru_gate_order_z_r_n", "a3.gru_step",
+             (R, "r = _sigmoid(ax[:, :H] + ah[:, :H])\n    z = _sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])",
+              "z = _sigmoid(ax[:, :H] + ah[:, :H])\n    r = _sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])"),
+             (R, "np.hstack([dar, daz, dan]), np.hstack([dar, daz, dan * r])",
+              "np.hstack([daz, dar, dan]), np.hstack([daz, dar, dan * r])")),
+    _changes("gru_update_gate_swapped", "a3.gru_step",
+             (R, "\n    next_h = (1 - z) * n + z * prev_h", "\n    next_h = z * n + (1 - z) * prev_h"),
+             (R, "dn, dz = dnext_h * (1 - z), dnext_h * (prev_h - n)",
+              "dn, dz = dnext_h * z, dnext_h * (n - prev_h)"),
+             (R, "    dprev_h = dnext_h * z + dah @ Wh.T\n", "    dprev_h = dnext_h * (1 - z) + dah @ Wh.T\n")),
+    _changes("temporal_softmax_mask_ignored", "a3.temporal",
+             (R, "loss = -np.sum(keep[:, 0] * log_probs[rows, targets]) / N",
+              "loss = -np.sum(log_probs[rows, targets]) / N"),
+             (R, "dx *= keep / N", "dx /= N")),
+    _changes("temporal_softmax_mean_over_every_step", "a3.temporal",
+             (R, "log_probs[rows, targets]) / N", "log_probs[rows, targets]) / (N * T)"),
+             (R, "dx *= keep / N", "dx *= keep / (N * T)")),
+    _changes("temporal_softmax_mean_over_the_counted_steps", "a3.temporal",
+             (R, "log_probs[rows, targets]) / N", "log_probs[rows, targets]) / keep.sum()"),
+             (R, "dx *= keep / N", "dx *= keep / keep.sum()")),
+    appended("gru_reset_gate_before_the_product_with_Wh", "rnn_layers", "a3.gru_step", """
+        # the original GRU (Cho et al. 2014; PyTorch's is another): the reset gate multiplies
+        # prev_h before its product with Wh_n, n = tanh(x Wx_n + bx_n + (r * prev_h) Wh_n + bh_n)
+        def gru_step_forward(x, prev_h, Wx, Wh, bx, bh):
+            H = prev_h.shape[1]
+            ax = x @ Wx + bx
+            a_rz = ax[:, :2 * H] + prev_h @ Wh[:, :2 * H] + bh[:2 * H]
+            r, z = _sigmoid(a_rz[:, :H]), _sigmoid(a_rz[:, H:])
+            hr = r * prev_h
+            n = np.tanh(ax[:, 2 * H:] + hr @ Wh[:, 2 * H:] + bh[2 * H:])
+            return (1 - z) * n + z * prev_h, (x, prev_h, Wx, Wh, r, z, n, hr)
+
+        def gru_step_backward(dnext_h, cache):
+            x, prev_h, Wx, Wh, r, z, n, hr = cache
+            H = prev_h.shape[1]
+            dan = dnext_h * (1 - z) * (1 - n ** 2)
+            dhr = dan @ Wh[:, 2 * H:].T
+            dar, daz = dhr * prev_h * r * (1 - r), dnext_h * (prev_h - n) * z * (1 - z)
+            dax, da_rz = np.hstack([dar, daz, dan]), np.hstack([dar, daz])
+            dprev_h = dnext_h * z + da_rz @ Wh[:, :2 * H].T + dhr * r
+            dWh = np.hstack([prev_h.T @ da_rz, hr.T @ dan])
+            return dax @ Wx.T, dprev_h, x.T @ dax, dWh, dax.sum(axis=0), dax.sum(axis=0)
+        """, _dependents("a3.gru_step")),
+    appended("clip_each_tensor_by_its_own_norm", "optim", "a3.clipping", """
+        def clip_grad_norm(grads, max_norm):
+            clipped, total = {}, 0.0
+            for name, g in grads.items():
+                norm = np.sqrt(np.sum(g * g))
+                total += norm ** 2
+                clipped[name] = g * (max_norm / norm) if norm > max_norm else g
+            return clipped, float(np.sqrt(total))
+        """),
+    appended("clip_scales_grads_in_place", "optim", "a3.clipping", """
+        def clip_grad_norm(grads, max_norm):
+            total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+            if total_norm > max_norm:
+                for g in grads.values():
+                    g *= max_norm / total_norm
+            return grads, total_norm
+        """),
+]
+
+
+# Correct rewrites, each a whole submission: every function of both modules written anew.
+ALT_DICT_CACHES = """
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, {"x": x, "prev_h": prev_h, "Wx": Wx, "Wh": Wh, "next_h": next_h}
+
+
+def rnn_step_backward(dnext_h, cache):
+    da = dnext_h * (1 - cache["next_h"] ** 2)
+    return (da @ cache["Wx"].T, da @ cache["Wh"].T, cache["x"].T @ da, cache["prev_h"].T @ da,
+            np.sum(da, axis=0))
+
+
+def _sequence(step, x, h0, params, cell=False):
+    hs, caches, h, c = [], [], h0, np.zeros_like(h0)
+    for t in range(x.shape[1]):
+        if cell:
+            h, c, cache = step(x[:, t, :], h, c, *params)
+        else:
+            h, cache = step(x[:, t, :], h, *params)
+        hs.append(h)
+        caches.append(cache)
+    return np.stack(hs, axis=1), {"steps": caches, "D": x.shape[2]}
+
+
+def _through_time(step_backward, dh, cache, cell=False):
+    N, T, H = dh.shape
+    dx = np.empty((N, T, cache["D"]))
+    carry, carry_c, total = np.zeros((N, H)), np.zeros((N, H)), None
+    for t in range(T - 1, -1, -1):
+        if cell:
+            dx[:, t], carry, carry_c, *grads = step_backward(dh[:, t] + carry, carry_c, cache["steps"][t])
+        else:
+            dx[:, t], carry, *grads = step_backward(dh[:, t] + carry, cache["steps"][t])
+        total = grads if total is None else [a + g for a, g in zip(total, grads)]
+    return (dx, carry, *total)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    return _sequence(rnn_step_forward, x, h0, (Wx, Wh, b))
+
+
+def rnn_backward(dh, cache):
+    return _through_time(rnn_step_backward, dh, cache)
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    gates = {"i": sigmoid(a[:, :H]), "f": sigmoid(a[:, H:2 * H]), "o": sigmoid(a[:, 2 * H:3 * H]),
+             "g": np.tanh(a[:, 3 * H:])}
+    next_c = gates["f"] * prev_c + gates["i"] * gates["g"]
+    next_h = gates["o"] * np.tanh(next_c)
+    return next_h, next_c, {"x": x, "prev_h": prev_h, "prev_c": prev_c, "Wx": Wx, "Wh": Wh,
+                            "next_c": next_c, **gates}
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    c = cache
+    i, f, o, g = c["i"], c["f"], c["o"], c["g"]
+    tc = np.tanh(c["next_c"])
+    dc = dnext_c + dnext_h * o * (1 - tc ** 2)
+    da = np.concatenate([dc * g * i * (1 - i), dc * c["prev_c"] * f * (1 - f),
+                         dnext_h * tc * o * (1 - o), dc * i * (1 - g ** 2)], axis=1)
+    return da @ c["Wx"].T, da @ c["Wh"].T, dc * f, c["x"].T @ da, c["prev_h"].T @ da, da.sum(0)
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    return _sequence(lstm_step_forward, x, h0, (Wx, Wh, b), cell=True)
+
+
+def lstm_backward(dh, cache):
+    return _through_time(lstm_step_backward, dh, cache, cell=True)
+
+
+def gru_step_forward(x, prev_h, Wx, Wh, bx, bh):
+    H = prev_h.shape[1]
+    gx, gh = x @ Wx + bx, prev_h @ Wh + bh
+    r = sigmoid(gx[:, :H] + gh[:, :H])
+    z = sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * prev_h, {"x": x, "h": prev_h, "Wx": Wx, "Wh": Wh, "r": r, "z": z,
+                                      "n": n, "gh_n": gh[:, 2 * H:]}
+
+
+def gru_step_backward(dnext_h, cache):
+    c = cache
+    r, z, n = c["r"], c["z"], c["n"]
+    dpre_n = dnext_h * (1 - z) * (1 - n ** 2)
+    dpre_r = dpre_n * c["gh_n"] * r * (1 - r)
+    dpre_z = dnext_h * (c["h"] - n) * z * (1 - z)
+    dgx = np.concatenate([dpre_r, dpre_z, dpre_n], axis=1)
+    dgh = np.concatenate([dpre_r, dpre_z, dpre_n * r], axis=1)
+    return (dgx @ c["Wx"].T, dnext_h * z + dgh @ c["Wh"].T, c["x"].T @ dgx, c["h"].T @ dgh,
+            dgx.sum(0), dgh.sum(0))
+
+
+def gru_forward(x, h0, Wx, Wh, bx, bh):
+    return _sequence(gru_step_forward, x, h0, (Wx, Wh, bx, bh))
+
+
+def gru_backward(dh, cache):
+    return _through_time(gru_step_backward, dh, cache)
+
+
+def word_embedding_forward(x, W):
+    return W[x], {"x": x, "V": W.shape[0]}
+
+
+def word_embedding_backward(dout, cache):
+    x = cache["x"]
+    dW = np.zeros((cache["V"], dout.shape[2]))
+    for n in range(x.shape[0]):
+        for t in range(x.shape[1]):
+            dW[x[n, t]] += dout[n, t]
+    return dW
+
+
+def temporal_affine_forward(x, w, b):
+    return np.einsum("ntd,dm->ntm", x, w) + b, {"x": x, "w": w}
+
+
+def temporal_affine_backward(dout, cache):
+    x, w = cache["x"], cache["w"]
+    return (np.einsum("ntm,dm->ntd", dout, w), np.einsum("ntd,ntm->dm", x, dout),
+            dout.sum(axis=1).sum(axis=0))
+
+
+def temporal_softmax_loss(x, y, mask):
+    N, T, V = x.shape
+    top = x.max(axis=2, keepdims=True)
+    lse = top[..., 0] + np.log(np.exp(x - top).sum(axis=2))
+    picked = np.take_along_axis(x, y[..., None], axis=2)[..., 0]
+    loss = np.sum((lse - picked) * mask) / N
+    dx = (np.exp(x - lse[..., None]) - np.eye(V)[y]) * mask[..., None] / N
+    return loss, dx
+"""
+ALT_CLIP_CONCATENATED = """
+def clip_grad_norm(grads, max_norm):
+    total = np.linalg.norm(np.concatenate([g.ravel() for g in grads.values()]))
+    if total <= max_norm:
+        return {k: v.copy() for k, v in grads.items()}, float(total)
+    return {k: v * (max_norm / total) for k, v in grads.items()}, float(total)
+"""
+ALT_CONCATENATED_WEIGHTS = """
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    # one product of [x, prev_h] (N, D + H) with the stacked weights [Wx; Wh] (D + H, H)
+    xh, W = np.hstack([x, prev_h]), np.vstack([Wx, Wh])
+    next_h = np.tanh(xh @ W + b)
+    return next_h, (xh, W, next_h, x.shape[1])
+
+
+def rnn_step_backward(dnext_h, cache):
+    xh, W, next_h, D = cache
+    da = dnext_h * (1 - next_h ** 2)
+    dxh, dW = da @ W.T, xh.T @ da
+    return dxh[:, :D], dxh[:, D:], dW[:D], dW[D:], da.sum(axis=0)
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    xh, W = np.hstack([x, prev_h]), np.vstack([Wx, Wh])
+    a = xh @ W + b
+    ifo, g = 1 / (1 + np.exp(-a[:, :3 * H])), np.tanh(a[:, 3 * H:])
+    i, f, o = np.split(ifo, 3, axis=1)
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return next_h, next_c, (xh, W, prev_c, i, f, o, g, next_c, x.shape[1])
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    xh, W, prev_c, i, f, o, g, next_c, D = cache
+    tc = np.tanh(next_c)
+    dc = dnext_c + dnext_h * o * (1 - tc ** 2)
+    da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tc * o * (1 - o),
+                    dc * i * (1 - g ** 2)])
+    dxh, dW = da @ W.T, xh.T @ da
+    return dxh[:, :D], dxh[:, D:], dc * f, dW[:D], dW[D:], da.sum(axis=0)
+
+
+def gru_step_forward(x, prev_h, Wx, Wh, bx, bh):
+    # r and z from [x, prev_h] and the stacked weights; n needs its two halves apart
+    H, D = prev_h.shape[1], x.shape[1]
+    xh, W_rz = np.hstack([x, prev_h]), np.vstack([Wx[:, :2 * H], Wh[:, :2 * H]])
+    rz = 1 / (1 + np.exp(-(xh @ W_rz + bx[:2 * H] + bh[:2 * H])))
+    r, z = rz[:, :H], rz[:, H:]
+    hn = prev_h @ Wh[:, 2 * H:] + bh[2 * H:]
+    n = np.tanh(x @ Wx[:, 2 * H:] + bx[2 * H:] + r * hn)
+    return (1 - z) * n + z * prev_h, (x, prev_h, xh, W_rz, Wx, Wh, r, z, n, hn, D)
+
+
+def gru_step_backward(dnext_h, cache):
+    x, prev_h, xh, W_rz, Wx, Wh, r, z, n, hn, D = cache
+    H = prev_h.shape[1]
+    dan = dnext_h * (1 - z) * (1 - n ** 2)
+    drz = np.hstack([dan * hn * r * (1 - r), dnext_h * (prev_h - n) * z * (1 - z)])
+    dxh, dW_rz, dhn = drz @ W_rz.T, xh.T @ drz, dan * r
+    dx = dxh[:, :D] + dan @ Wx[:, 2 * H:].T
+    dprev_h = dxh[:, D:] + dhn @ Wh[:, 2 * H:].T + dnext_h * z
+    dWx, dWh = np.hstack([dW_rz[:D], x.T @ dan]), np.hstack([dW_rz[D:], prev_h.T @ dhn])
+    return (dx, dprev_h, dWx, dWh, np.concatenate([drz.sum(0), dan.sum(0)]),
+            np.concatenate([drz.sum(0), dhn.sum(0)]))
+
+
+def _forward(step, x, h0, *params, cell=False):
+    hs, caches, h, c = [], [], h0, np.zeros_like(h0)
+    for t in range(x.shape[1]):
+        if cell:
+            h, c, cache = step(x[:, t], h, c, *params)
+        else:
+            h, cache = step(x[:, t], h, *params)
+        hs.append(h)
+        caches.append(cache)
+    return np.stack(hs, axis=1), (caches, x.shape[2])
+
+
+def _backward(step_backward, dh, cache, cell=False):
+    caches, D = cache
+    N, T, H = dh.shape
+    dx, dnext, dc, total = np.zeros((N, T, D)), np.zeros((N, H)), np.zeros((N, H)), None
+    for t in reversed(range(T)):
+        if cell:
+            dx[:, t], dnext, dc, *grads = step_backward(dh[:, t] + dnext, dc, caches[t])
+        else:
+            dx[:, t], dnext, *grads = step_backward(dh[:, t] + dnext, caches[t])
+        total = grads if total is None else [a + g for a, g in zip(total, grads)]
+    return (dx, dnext, *total)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    return _forward(rnn_step_forward, x, h0, Wx, Wh, b)
+
+
+def rnn_backward(dh, cache):
+    return _backward(rnn_step_backward, dh, cache)
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    return _forward(lstm_step_forward, x, h0, Wx, Wh, b, cell=True)
+
+
+def lstm_backward(dh, cache):
+    return _backward(lstm_step_backward, dh, cache, cell=True)
+
+
+def gru_forward(x, h0, Wx, Wh, bx, bh):
+    return _forward(gru_step_forward, x, h0, Wx, Wh, bx, bh)
+
+
+def gru_backward(dh, cache):
+    return _backward(gru_step_backward, dh, cache)
+
+
+def word_embedding_forward(x, W):
+    # a one-hot (N, T, V) times W: the lookup as a product, its gradient the transposed product
+    onehot = np.eye(W.shape[0])[x]
+    return onehot @ W, onehot
+
+
+def word_embedding_backward(dout, cache):
+    onehot = cache
+    return onehot.reshape(-1, onehot.shape[-1]).T @ dout.reshape(-1, dout.shape[-1])
+"""
+ALT_CLIP_MIN = """
+def clip_grad_norm(grads, max_norm):
+    total_norm = sum(float((g ** 2).sum()) for g in grads.values()) ** 0.5
+    scale = min(1.0, max_norm / total_norm) if total_norm > 0 else 1.0
+    return {name: scale * g for name, g in grads.items()}, total_norm
+"""
+ALT_HOISTED_INPUT_PROJECTION = """
+def _previous(h0, h):
+    \"\"\"(N, T, H): the hidden state each step started from.\"\"\"
+    return np.concatenate([h0[:, None], h[:, :-1]], axis=1)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    # x @ Wx + b for every step in one product; only h @ Wh stays in the loop
+    N, T, _ = x.shape
+    xw = x @ Wx + b
+    h, prev = np.empty((N, T, h0.shape[1])), h0
+    for t in range(T):
+        prev = np.tanh(xw[:, t] + prev @ Wh)
+        h[:, t] = prev
+    return h, (x, h0, Wx, Wh, h)
+
+
+def rnn_backward(dh, cache):
+    x, h0, Wx, Wh, h = cache
+    N, T, H = dh.shape
+    da, dprev = np.empty_like(h), np.zeros((N, H))
+    for t in reversed(range(T)):
+        da[:, t] = (dh[:, t] + dprev) * (1 - h[:, t] ** 2)
+        dprev = da[:, t] @ Wh.T
+    return (da @ Wx.T, dprev, np.einsum("ntd,nth->dh", x, da),
+            np.einsum("ntk,nth->kh", _previous(h0, h), da), da.sum(axis=(0, 1)))
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    xw = x @ Wx + b
+    h, c, gates = np.empty((N, T, H)), np.empty((N, T, H)), np.empty((N, T, 4 * H))
+    prev_h, prev_c = h0, np.zeros((N, H))
+    for t in range(T):
+        a = xw[:, t] + prev_h @ Wh
+        g = np.concatenate([_sigmoid(a[:, :3 * H]), np.tanh(a[:, 3 * H:])], axis=1)
+        prev_c = g[:, H:2 * H] * prev_c + g[:, :H] * g[:, 3 * H:]
+        prev_h = g[:, 2 * H:3 * H] * np.tanh(prev_c)
+        h[:, t], c[:, t], gates[:, t] = prev_h, prev_c, g
+    return h, (x, h0, Wx, Wh, h, c, gates)
+
+
+def lstm_backward(dh, cache):
+    x, h0, Wx, Wh, h, c, gates = cache
+    N, T, H = dh.shape
+    da, dprev_h, dprev_c = np.empty_like(gates), np.zeros((N, H)), np.zeros((N, H))
+    c_before = _previous(np.zeros((N, H)), c)
+    for t in reversed(range(T)):
+        i, f, o, g = (gates[:, t, k * H:(k + 1) * H] for k in range(4))
+        tc, d = np.tanh(c[:, t]), dh[:, t] + dprev_h
+        dc = dprev_c + d * o * (1 - tc ** 2)
+        da[:, t] = np.concatenate([dc * g * i * (1 - i), dc * c_before[:, t] * f * (1 - f),
+                                   d * tc * o * (1 - o), dc * i * (1 - g ** 2)], axis=1)
+        dprev_c, dprev_h = dc * f, da[:, t] @ Wh.T
+    return (da @ Wx.T, dprev_h, np.einsum("ntd,ntk->dk", x, da),
+            np.einsum("nth,ntk->hk", _previous(h0, h), da), da.sum(axis=(0, 1)))
+
+
+def gru_forward(x, h0, Wx, Wh, bx, bh):
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    xw = x @ Wx + bx
+    h, r, z, n, hn = (np.empty((N, T, H)) for _ in range(5))
+    prev = h0
+    for t in range(T):
+        ah = prev @ Wh + bh
+        r[:, t] = _sigmoid(xw[:, t, :H] + ah[:, :H])
+        z[:, t] = _sigmoid(xw[:, t, H:2 * H] + ah[:, H:2 * H])
+        hn[:, t] = ah[:, 2 * H:]
+        n[:, t] = np.tanh(xw[:, t, 2 * H:] + r[:, t] * hn[:, t])
+        prev = (1 - z[:, t]) * n[:, t] + z[:, t] * prev
+        h[:, t] = prev
+    return h, (x, h0, Wx, Wh, h, r, z, n, hn)
+
+
+def gru_backward(dh, cache):
+    x, h0, Wx, Wh, h, r, z, n, hn = cache
+    N, T, H = dh.shape
+    before = _previous(h0, h)
+    dax, dah, dprev = np.empty((N, T, 3 * H)), np.empty((N, T, 3 * H)), np.zeros((N, H))
+    for t in reversed(range(T)):
+        d = dh[:, t] + dprev
+        dan = d * (1 - z[:, t]) * (1 - n[:, t] ** 2)
+        dar = dan * hn[:, t] * r[:, t] * (1 - r[:, t])
+        daz = d * (before[:, t] - n[:, t]) * z[:, t] * (1 - z[:, t])
+        dax[:, t] = np.concatenate([dar, daz, dan], axis=1)
+        dah[:, t] = np.concatenate([dar, daz, dan * r[:, t]], axis=1)
+        dprev = d * z[:, t] + dah[:, t] @ Wh.T
+    return (dax @ Wx.T, dprev, np.einsum("ntd,ntk->dk", x, dax),
+            np.einsum("nth,ntk->hk", before, dah), dax.sum(axis=(0, 1)), dah.sum(axis=(0, 1)))
+
+
+def temporal_affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, np.tensordot(x, dout, axes=([0, 1], [0, 1])), dout.sum(axis=(0, 1))
+"""
+
+ALTERNATIVES: list[Variant] = [
+    Variant("dict_caches", (("rnn_layers", ALT_DICT_CACHES), ("optim", ALT_CLIP_CONCATENATED))),
+    Variant("concatenated_weights", (("rnn_layers", ALT_CONCATENATED_WEIGHTS),
+                                     ("optim", ALT_CLIP_MIN))),
+    Variant("hoisted_input_projection", (("rnn_layers", ALT_HOISTED_INPUT_PROJECTION),)),
+]
