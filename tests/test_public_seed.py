@@ -71,8 +71,12 @@ FIXED = {
            "test_conv_binary_image_example", "test_conv_stride_and_padding",
            "test_max_pool_example", "test_max_pool_backward_ties_and_overlap",
            "test_avg_pool_example", "test_conv_relu_pool_example"},
+    "a3": {"test_rnn_step_example", "test_rnn_scalar_example_by_hand",
+           "test_lstm_step_examples", "test_lstm_example", "test_gru_step_example",
+           "test_gru_example", "test_embedding_example_with_a_repeated_word",
+           "test_temporal_examples", "test_clipping_examples"},
 }
-FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn"}
+FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn"}
 
 
 def printed(result) -> dict[str, str]:
