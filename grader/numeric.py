@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grader.compare import Mismatch, check_array, describe, expect_tuple
+from grader.compare import Mismatch, check_array, describe, expect_tuple, outputs
 
 RTOL, ATOL = 1e-5, 1e-8
 
@@ -87,9 +87,12 @@ def check_against_numerical_gradients(student, forward: str, backward: str, args
     def out(i, value):
         return student.forward(forward, *args[:i], value, *args[i + 1:])[0]
 
-    for i, (name, got) in enumerate(zip(grad_names, grads, strict=True)):
-        check_numerical_gradient(name, got, lambda v, i=i: out(i, v), args[i], dout,
-                                 func=forward, wrt=name.removeprefix("d"), rtol=rtol, atol=atol)
+    with outputs() as checks:  # each gradient earns its share
+        for i, (name, got) in enumerate(zip(grad_names, grads, strict=True)):
+            with checks.part(name):
+                check_numerical_gradient(name, got, lambda v, i=i: out(i, v), args[i], dout,
+                                         func=forward, wrt=name.removeprefix("d"), rtol=rtol,
+                                         atol=atol)
 
 
 def check_loss_against_numerical_gradient(student, loss: str, x: np.ndarray, y: np.ndarray, *,
@@ -122,10 +125,12 @@ def check_model_against_numerical_gradients(student, model, params: dict, X: np.
         return expect_tuple(student.method(model, "loss", X, y), ("loss", "grads"), "loss")[0]
 
     try:
-        for key, value in params.items():
-            check_numerical_gradient(f"grads['{key}']", grads[key],
-                                     lambda v, key=key: loss_with(key, v), value, func="loss",
-                                     wrt=key, rtol=rtol, atol=atol)
+        with outputs() as checks:  # each parameter's gradient earns its share
+            for key, value in params.items():
+                with checks.part(key):
+                    check_numerical_gradient(f"grads['{key}']", grads[key],
+                                             lambda v, key=key: loss_with(key, v), value,
+                                             func="loss", wrt=key, rtol=rtol, atol=atol)
     finally:  # the model holds the parameters it was given again
         student.method(model, "set_params", params)
 

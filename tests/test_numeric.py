@@ -5,7 +5,7 @@ forward that is wrong on its worked example)."""
 import numpy as np
 import pytest
 
-from grader.compare import Mismatch
+from grader.compare import Mismatch, PartlyWrong
 from grader.numeric import (away_from_zero, check_against_numerical_gradients,
                             check_loss_against_numerical_gradient,
                             check_model_against_numerical_gradients, forward_first,
@@ -175,3 +175,15 @@ def test_away_from_zero():
 def test_an_output_that_is_not_numbers_is_the_students_mistake_in_words():
     with pytest.raises(Mismatch, match="the output is a str, not numbers"):
         numerical_gradient(lambda x: "not a number", np.ones(2))
+
+
+def test_each_gradient_earns_its_share_of_the_self_consistency_check():
+    def db_keepdims(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw, db[None, :]
+
+    with pytest.raises(PartlyWrong) as info:
+        check_affine(FakeStudent(affine_forward=affine_forward, affine_backward=db_keepdims),
+                     np.random.default_rng(0))
+    assert info.value.credit == pytest.approx(2 / 3)
+    assert str(info.value) == "db has shape (1, 3); expected (3,)"
