@@ -517,12 +517,10 @@ def _row_blocks(x: np.ndarray, h0: np.ndarray, G: int) -> tuple[np.ndarray, int]
 
 
 def _run_rows(rows, bounds: np.ndarray, macs: int) -> None:
-    """``rows(q0, q1)`` over all blocks: split over threads, with BLAS on one thread inside
-    them, when there are several blocks; else here, leaving BLAS its own threads."""
-    if len(bounds) > 2:
-        _split_blas(rows, len(bounds) - 1, 2 * macs)
-    else:
-        rows(0, 1)
+    """``rows(q0, q1)`` over all blocks, split over threads when worth it, with BLAS on one
+    thread throughout: each step's products are too small for BLAS's threads, which cost more
+    to wake than they save (and then spin on the other core: N = 1 ran up to 10x slower)."""
+    _split_blas(rows, len(bounds) - 1, 2 * macs)
 
 
 def _block_parts(blocks: int, Wx: np.ndarray, Wh: np.ndarray, biases: int) -> list[np.ndarray]:

@@ -32,7 +32,7 @@ BLAS comes from SciPy's ``cython_blas`` and is called without the GIL.
 
 from cython cimport floating
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 cdef extern from *:
     """
@@ -497,13 +497,34 @@ cdef inline void _gemm(char *trans_a, char *trans_b, Py_ssize_t m, Py_ssize_t n,
                        const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
                        floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
     """Column-major ``c (m, n) = op(a) @ op(b) + beta * c`` (as in _conv.pyx; the wrapper
-    checked that every size fits BLAS's int)."""
+    checked that every size fits BLAS's int). One column (a block of one row) goes to GEMV:
+    GEMM would first copy all of op(a) into its packed layout, at every step, which for
+    N = 1 took twice as long as the product itself."""
     cdef int im = <int>m, in_ = <int>n, ik = <int>k
     cdef int ia = <int>max(1, lda), ib = <int>max(1, ldb), ic = <int>max(1, ldc)
     cdef floating one = 1
-    if floating is double:
+    if n == 1:
+        _gemv(trans_a, trans_b, m, k, a, lda, b, ldb, beta, c)
+    elif floating is double:
         dgemm(trans_a, trans_b, &im, &in_, &ik, &one, <double *>a, &ia, <double *>b, &ib,
               &beta, c, &ic)
     else:
         sgemm(trans_a, trans_b, &im, &in_, &ik, &one, <float *>a, &ia, <float *>b, &ib,
               &beta, c, &ic)
+
+
+cdef inline void _gemv(char *trans_a, char *trans_b, Py_ssize_t m, Py_ssize_t k,
+                       const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
+                       floating beta, floating *c) noexcept nogil:
+    """:func:`_gemm` for n = 1: ``c (m) = op(a) (m, k) @ b + beta * c``, with b the one
+    column of op(b): contiguous, or (trans_b "T") one element per ldb."""
+    cdef bint t = trans_a[0] == b"T"
+    cdef int rows = <int>(k if t else m), cols = <int>(m if t else k)
+    cdef int ia = <int>max(1, lda), inc_b = <int>(ldb if trans_b[0] == b"T" else 1), one_step = 1
+    cdef floating one = 1
+    if floating is double:
+        dgemv(trans_a, &rows, &cols, &one, <double *>a, &ia, <double *>b, &inc_b, &beta, c,
+              &one_step)
+    else:
+        sgemv(trans_a, &rows, &cols, &one, <float *>a, &ia, <float *>b, &inc_b, &beta, c,
+              &one_step)
