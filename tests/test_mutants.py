@@ -19,9 +19,11 @@ CORPORA = {"a1": a1, "a2": a2, "a3": a3}
 MINIMUM = {"a1": 25, "a2": 15, "a3": 20}
 # Mistakes also named on another mutant, on the hidden inputs where the two bugs give the same
 # value and its words are as true: with N = 1, dividing by N is not dividing at all (stride 1
-# and stride**2 likewise).
+# and stride**2 likewise). mom_flipped keeps its velocity with the opposite sign (v += lr * dw,
+# w -= v): its next_w is right and its velocity is exactly what adding the step gives.
 ALSO_NAMED = {"mse_divided_by_n": {"mse_dx_summed"}, "bce_mean_over_batch_only": {"bce_dx_summed"},
-              "avg_pool_backward_divides_by_stride_squared": {"avg_pool_backward_not_divided"}}
+              "avg_pool_backward_divides_by_stride_squared": {"avg_pool_backward_not_divided"},
+              "mom_flipped": {"momentum_adds_the_step"}}
 
 
 def named(aid: str, result) -> dict[str, set[str]]:
