@@ -13,7 +13,8 @@ MOVED_ACTIVATIONS = [name for name, module in A1.functions().items()
                      if module == "activations" and not name.startswith("relu_")]
 # how the A2 references import each other, inside the package or flat in the sandbox
 PACKAGE_IMPORT = re.compile(
-    r"try:  # inside the package.*?\nexcept ImportError:\n    import [\w, ]+\n", re.DOTALL)
+    r"try:  # inside the package.*?\nexcept ImportError:\n    import [\w, ]+(?:  #[^\n]*)?\n",
+    re.DOTALL)
 OPTIONAL_CORE_EXT = """try:  # the naive layers' tasks run where core_ext cannot be imported
     import core_ext
 except ImportError:
