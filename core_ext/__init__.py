@@ -351,9 +351,10 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b
     N, T, _ = x.shape
     h = _result((N, T, h0.shape[1]), x.dtype)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 1)
+    packed = kernels.pack(Wh, False)  # for the per-step products
 
     def forward_rows(q0: int, q1: int) -> None:
-        kernels.rnn_forward(x, h0, Wx, Wh, b, h, bounds, q0, q1)
+        kernels.rnn_forward(x, h0, Wx, Wh, packed, b, h, bounds, q0, q1)
 
     _run_rows(forward_rows, bounds, macs)
     return h, (x, h0, Wx, Wh, h)
@@ -365,11 +366,12 @@ def rnn_backward(dh: np.ndarray, cache):
     x, h0, Wx, Wh, h = cache
     dh = _check_dh(dh, h)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 1)
+    packed = kernels.pack(Wh, True)  # for the per-step products
     dx, dh0, da = _result(x.shape, x.dtype), _result(h0.shape, x.dtype), _result(h.shape, x.dtype)
     parts = _block_parts(len(bounds) - 1, Wx, Wh, 1)
 
     def backward_rows(q0: int, q1: int) -> None:
-        kernels.rnn_backward(x, h0, Wx, Wh, h, dh, dx, dh0, da, *parts, bounds, q0, q1)
+        kernels.rnn_backward(x, h0, Wx, Wh, packed, h, dh, dx, dh0, da, *parts, bounds, q0, q1)
 
     _run_rows(backward_rows, bounds, 2 * macs)
     return dx, dh0, *_sum_parts(parts, x.dtype)
@@ -389,9 +391,10 @@ def lstm_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, 
     h, c, tc = (_result((N, T, H), x.dtype) for _ in range(3))
     gates = _result((N, T, 4 * H), x.dtype)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 4)
+    packed = kernels.pack(Wh, False)  # for the per-step products
 
     def forward_rows(q0: int, q1: int) -> None:
-        kernels.lstm_forward(x, h0, Wx, Wh, b, h, gates, c, tc, bounds, q0, q1)
+        kernels.lstm_forward(x, h0, Wx, Wh, packed, b, h, gates, c, tc, bounds, q0, q1)
 
     _run_rows(forward_rows, bounds, macs)
     return h, (x, h0, Wx, Wh, h, gates, c, tc)
@@ -402,13 +405,14 @@ def lstm_backward(dh: np.ndarray, cache):
     x, h0, Wx, Wh, h, gates, c, tc = cache
     dh = _check_dh(dh, h)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 4)
+    packed = kernels.pack(Wh, True)  # for the per-step products
     dx, dh0 = _result(x.shape, x.dtype), _result(h0.shape, x.dtype)
     da, dc = _result(gates.shape, x.dtype), np.empty_like(h0)
     parts = _block_parts(len(bounds) - 1, Wx, Wh, 1)
 
     def backward_rows(q0: int, q1: int) -> None:
-        kernels.lstm_backward(x, h0, Wx, Wh, h, gates, c, tc, dh, dx, dh0, dc, da, *parts,
-                              bounds, q0, q1)
+        kernels.lstm_backward(x, h0, Wx, Wh, packed, h, gates, c, tc, dh, dx, dh0, dc, da,
+                              *parts, bounds, q0, q1)
 
     _run_rows(backward_rows, bounds, 2 * macs)
     return dx, dh0, *_sum_parts(parts, x.dtype)
@@ -430,9 +434,10 @@ def gru_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b
     h, hn = _result((N, T, H), x.dtype), _result((N, T, H), x.dtype)
     gates, hw = _result((N, T, 3 * H), x.dtype), np.empty((N, 3 * H), x.dtype)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 3)
+    packed = kernels.pack(Wh, False)  # for the per-step products
 
     def forward_rows(q0: int, q1: int) -> None:
-        kernels.gru_forward(x, h0, Wx, Wh, bx, bh, h, gates, hn, hw, bounds, q0, q1)
+        kernels.gru_forward(x, h0, Wx, Wh, packed, bx, bh, h, gates, hn, hw, bounds, q0, q1)
 
     _run_rows(forward_rows, bounds, macs)
     return h, (x, h0, Wx, Wh, h, gates, hn)
@@ -444,13 +449,14 @@ def gru_backward(dh: np.ndarray, cache):
     x, h0, Wx, Wh, h, gates, hn = cache
     dh = _check_dh(dh, h)
     kernels, (bounds, macs) = _rnn_kernels(x, h0), _row_blocks(x, h0, 3)
+    packed = kernels.pack(Wh, True)  # for the per-step products
     dx, dh0 = _result(x.shape, x.dtype), _result(h0.shape, x.dtype)
     dax, dah = _result(gates.shape, x.dtype), _result(gates.shape, x.dtype)
     parts = _block_parts(len(bounds) - 1, Wx, Wh, 2)
 
     def backward_rows(q0: int, q1: int) -> None:
-        kernels.gru_backward(x, h0, Wx, Wh, h, gates, hn, dh, dx, dh0, dax, dah, *parts,
-                             bounds, q0, q1)
+        kernels.gru_backward(x, h0, Wx, Wh, packed, h, gates, hn, dh, dx, dh0, dax, dah,
+                             *parts, bounds, q0, q1)
 
     _run_rows(backward_rows, bounds, 2 * macs)
     return dx, dh0, *_sum_parts(parts, x.dtype)

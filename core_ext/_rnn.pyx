@@ -16,6 +16,11 @@ For the rows ``bounds[q] <= n < bounds[q+1]`` of block q, in the caller's or a w
               dx = da @ Wx.T, dWx = x.T @ da, dWh = h_prev.T @ da, db = da.sum(0): one GEMM
               (or sum) each over all steps of the block
 
+The per-step products (more than one row) use a small kernel of this file over Wh packed once
+per call (``pack``), not BLAS: BLAS copies all of Wh into its packed layout at every call, which
+for a 32-row step took a third of the product's time in float64 and more in float32. One-row
+steps go to BLAS's GEMV.
+
 Rows never interact, so a block's loop needs nothing from other blocks; blocks are fixed by
 the wrapper from the shapes alone, and each block's products and sums are the same whichever
 thread runs it: results do not depend on the thread count. Weight and bias gradients come out
@@ -34,13 +39,15 @@ from cython cimport floating
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
+import numpy as np
+
 cdef extern from *:
     """
     #include <math.h>
     #include <stdint.h>
     #include <string.h>
 
-    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 \\
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12                                \\
         && defined(__x86_64__) && defined(__linux__)
     #define RNN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
     #else
@@ -123,94 +130,165 @@ cdef extern from *:
 
     /* The fused gate math of one row of one step, for T = double (suffix d) and float (f).
        H is the hidden size; gate blocks are H apart in a row of pre-activations. */
-    #define RNN_CELLS(T, S)                                                                   \\
-    RNN_CLONES static void rnn_tanh_vec_##S(const T *RNN_R x, T *RNN_R y, Py_ssize_t n) {            \\
-        for (Py_ssize_t j = 0; j < n; j++) y[j] = rnn_tanh_##S(x[j]);                         \\
-    }                                                                                         \\
-    RNN_CLONES static void rnn_sigmoid_vec_##S(const T *RNN_R x, T *RNN_R y, Py_ssize_t n) {         \\
-        for (Py_ssize_t j = 0; j < n; j++) y[j] = rnn_sigmoid_##S(x[j]);                      \\
-    }                                                                                         \\
-    /* h = tanh(a + b), in place of a */                                                      \\
-    RNN_CLONES static void rnn_cell_##S(T *RNN_R a, const T *RNN_R b, Py_ssize_t H) {                \\
-        for (Py_ssize_t j = 0; j < H; j++) a[j] = rnn_tanh_##S(a[j] + b[j]);                  \\
-    }                                                                                         \\
-    /* da = (dh + dnext) * (1 - h^2) */                                                       \\
-    RNN_CLONES static void rnn_cell_back_##S(const T *RNN_R dh, const T *RNN_R dnext,                \\
-                                      const T *RNN_R h, T *RNN_R da, Py_ssize_t H) {          \\
-        for (Py_ssize_t j = 0; j < H; j++) da[j] = (dh[j] + dnext[j]) * (1 - h[j] * h[j]);    \\
-    }                                                                                         \\
-    /* a (4H): pre-activations without b, replaced by i, f, o, g; c = f c_prev + i g (c_prev  \\
-       NULL: c0 = 0), tc = tanh(c), h = o tc */                                               \\
-    RNN_CLONES static void lstm_cell_##S(T *RNN_R a, const T *RNN_R b, const T *RNN_R cp,            \\
-                                  T *RNN_R c, T *RNN_R tc, T *RNN_R h, Py_ssize_t H) {        \\
-        for (Py_ssize_t j = 0; j < H; j++) {                                                  \\
-            T i = rnn_sigmoid_##S(a[j] + b[j]);                                               \\
-            T f = rnn_sigmoid_##S(a[H + j] + b[H + j]);                                       \\
-            T o = rnn_sigmoid_##S(a[2 * H + j] + b[2 * H + j]);                               \\
-            T g = rnn_tanh_##S(a[3 * H + j] + b[3 * H + j]);                                  \\
-            T cj = (cp ? f * cp[j] : 0) + i * g;                                              \\
-            T t = rnn_tanh_##S(cj);                                                           \\
-            a[j] = i; a[H + j] = f; a[2 * H + j] = o; a[3 * H + j] = g;                       \\
-            c[j] = cj; tc[j] = t; h[j] = o * t;                                               \\
-        }                                                                                     \\
-    }                                                                                         \\
-    /* da (4H) of one step from the gates, c_prev (NULL at t = 0), tanh(c), dh + dnext; the   \\
-       running dc (gradient of c at this step from later ones) becomes the one for c_prev */  \\
-    RNN_CLONES static void lstm_cell_back_##S(const T *RNN_R a, const T *RNN_R cp,                   \\
-                                       const T *RNN_R tc, const T *RNN_R dh,                  \\
-                                       const T *RNN_R dnext, T *RNN_R dc, T *RNN_R da,        \\
-                                       Py_ssize_t H) {                                        \\
-        for (Py_ssize_t j = 0; j < H; j++) {                                                  \\
-            T i = a[j], f = a[H + j], o = a[2 * H + j], g = a[3 * H + j], t = tc[j];          \\
-            T dhj = dh[j] + dnext[j];                                                         \\
-            T dcj = dc[j] + dhj * o * (1 - t * t);                                            \\
-            da[j] = dcj * g * i * (1 - i);                                                    \\
-            da[H + j] = (cp ? dcj * cp[j] : 0) * f * (1 - f);                                 \\
-            da[2 * H + j] = dhj * t * o * (1 - o);                                            \\
-            da[3 * H + j] = dcj * i * (1 - g * g);                                            \\
-            dc[j] = dcj * f;                                                                  \\
-        }                                                                                     \\
-    }                                                                                         \\
-    /* a (3H): x Wx, replaced by r, z, n; hw (3H): h_prev Wh; hn = hw_n + bh_n is kept for    \\
-       the backward pass; h = (1 - z) n + z h_prev */                                         \\
-    RNN_CLONES static void gru_cell_##S(T *RNN_R a, const T *RNN_R hw, const T *RNN_R bx,            \\
-                                 const T *RNN_R bh, const T *RNN_R hp, T *RNN_R hn,           \\
-                                 T *RNN_R h, Py_ssize_t H) {                                  \\
-        for (Py_ssize_t j = 0; j < H; j++) {                                                  \\
-            T r = rnn_sigmoid_##S(a[j] + bx[j] + (hw[j] + bh[j]));                            \\
-            T z = rnn_sigmoid_##S(a[H + j] + bx[H + j] + (hw[H + j] + bh[H + j]));            \\
-            T hnj = hw[2 * H + j] + bh[2 * H + j];                                            \\
-            T n = rnn_tanh_##S(a[2 * H + j] + bx[2 * H + j] + r * hnj);                       \\
-            a[j] = r; a[H + j] = z; a[2 * H + j] = n;                                         \\
-            hn[j] = hnj; h[j] = (1 - z) * n + z * hp[j];                                      \\
-        }                                                                                     \\
-    }                                                                                         \\
-    /* dax (3H): gradient of the input side's pre-activations, dah: of the hidden side's      \\
-       (they differ in n: hn is inside r * hn); dnext becomes dh_prev's direct part z dh */   \\
-    RNN_CLONES static void gru_cell_back_##S(const T *RNN_R a, const T *RNN_R hn,                    \\
-                                      const T *RNN_R hp, const T *RNN_R dh,                   \\
-                                      T *RNN_R dnext, T *RNN_R dax, T *RNN_R dah,             \\
-                                      Py_ssize_t H) {                                         \\
-        for (Py_ssize_t j = 0; j < H; j++) {                                                  \\
-            T r = a[j], z = a[H + j], n = a[2 * H + j];                                       \\
-            T dhj = dh[j] + dnext[j];                                                         \\
-            T dan = dhj * (1 - z) * (1 - n * n);                                              \\
-            T dar = dan * hn[j] * r * (1 - r);                                                \\
-            T daz = dhj * (hp[j] - n) * z * (1 - z);                                          \\
-            dax[j] = dar; dax[H + j] = daz; dax[2 * H + j] = dan;                             \\
-            dah[j] = dar; dah[H + j] = daz; dah[2 * H + j] = dan * r;                         \\
-            dnext[j] = dhj * z;                                                               \\
-        }                                                                                     \\
-    }                                                                                         \\
-    /* sums[j] += a[r, j] over the rows of a (rows, cols), in row order, in double */         \\
-    RNN_CLONES static void rnn_add_rows_##S(const T *RNN_R a, Py_ssize_t rows, Py_ssize_t cols,      \\
-                                     double *RNN_R sums) {                                    \\
-        for (Py_ssize_t r = 0; r < rows; r++)                                                 \\
-            for (Py_ssize_t j = 0; j < cols; j++) sums[j] += a[r * cols + j];                 \\
+    #define RNN_CELLS(T, S)                                                                       \\
+    RNN_CLONES static void rnn_tanh_vec_##S(const T *RNN_R x, T *RNN_R y, Py_ssize_t n) {         \\
+        for (Py_ssize_t j = 0; j < n; j++) y[j] = rnn_tanh_##S(x[j]);                             \\
+    }                                                                                             \\
+    RNN_CLONES static void rnn_sigmoid_vec_##S(const T *RNN_R x, T *RNN_R y, Py_ssize_t n) {      \\
+        for (Py_ssize_t j = 0; j < n; j++) y[j] = rnn_sigmoid_##S(x[j]);                          \\
+    }                                                                                             \\
+    /* h = tanh(a + b), in place of a */                                                          \\
+    RNN_CLONES static void rnn_cell_##S(T *RNN_R a, const T *RNN_R b, Py_ssize_t H) {             \\
+        for (Py_ssize_t j = 0; j < H; j++) a[j] = rnn_tanh_##S(a[j] + b[j]);                      \\
+    }                                                                                             \\
+    /* da = (dh + dnext) * (1 - h^2) */                                                           \\
+    RNN_CLONES static void rnn_cell_back_##S(const T *RNN_R dh, const T *RNN_R dnext,             \\
+                                      const T *RNN_R h, T *RNN_R da, Py_ssize_t H) {              \\
+        for (Py_ssize_t j = 0; j < H; j++) da[j] = (dh[j] + dnext[j]) * (1 - h[j] * h[j]);        \\
+    }                                                                                             \\
+    /* a (4H): pre-activations without b, replaced by i, f, o, g; c = f c_prev + i g (c_prev      \\
+       NULL: c0 = 0), tc = tanh(c), h = o tc */                                                   \\
+    RNN_CLONES static void lstm_cell_##S(T *RNN_R a, const T *RNN_R b, const T *RNN_R cp,         \\
+                                  T *RNN_R c, T *RNN_R tc, T *RNN_R h, Py_ssize_t H) {            \\
+        for (Py_ssize_t j = 0; j < H; j++) {                                                      \\
+            T i = rnn_sigmoid_##S(a[j] + b[j]);                                                   \\
+            T f = rnn_sigmoid_##S(a[H + j] + b[H + j]);                                           \\
+            T o = rnn_sigmoid_##S(a[2 * H + j] + b[2 * H + j]);                                   \\
+            T g = rnn_tanh_##S(a[3 * H + j] + b[3 * H + j]);                                      \\
+            T cj = (cp ? f * cp[j] : 0) + i * g;                                                  \\
+            T t = rnn_tanh_##S(cj);                                                               \\
+            a[j] = i; a[H + j] = f; a[2 * H + j] = o; a[3 * H + j] = g;                           \\
+            c[j] = cj; tc[j] = t; h[j] = o * t;                                                   \\
+        }                                                                                         \\
+    }                                                                                             \\
+    /* da (4H) of one step from the gates, c_prev (NULL at t = 0), tanh(c), dh + dnext; the       \\
+       running dc (gradient of c at this step from later ones) becomes the one for c_prev */      \\
+    RNN_CLONES static void lstm_cell_back_##S(const T *RNN_R a, const T *RNN_R cp,                \\
+                                       const T *RNN_R tc, const T *RNN_R dh,                      \\
+                                       const T *RNN_R dnext, T *RNN_R dc, T *RNN_R da,            \\
+                                       Py_ssize_t H) {                                            \\
+        for (Py_ssize_t j = 0; j < H; j++) {                                                      \\
+            T i = a[j], f = a[H + j], o = a[2 * H + j], g = a[3 * H + j], t = tc[j];              \\
+            T dhj = dh[j] + dnext[j];                                                             \\
+            T dcj = dc[j] + dhj * o * (1 - t * t);                                                \\
+            da[j] = dcj * g * i * (1 - i);                                                        \\
+            da[H + j] = (cp ? dcj * cp[j] : 0) * f * (1 - f);                                     \\
+            da[2 * H + j] = dhj * t * o * (1 - o);                                                \\
+            da[3 * H + j] = dcj * i * (1 - g * g);                                                \\
+            dc[j] = dcj * f;                                                                      \\
+        }                                                                                         \\
+    }                                                                                             \\
+    /* a (3H): x Wx, replaced by r, z, n; hw (3H): h_prev Wh; hn = hw_n + bh_n is kept for        \\
+       the backward pass; h = (1 - z) n + z h_prev */                                             \\
+    RNN_CLONES static void gru_cell_##S(T *RNN_R a, const T *RNN_R hw, const T *RNN_R bx,         \\
+                                 const T *RNN_R bh, const T *RNN_R hp, T *RNN_R hn,               \\
+                                 T *RNN_R h, Py_ssize_t H) {                                      \\
+        for (Py_ssize_t j = 0; j < H; j++) {                                                      \\
+            T r = rnn_sigmoid_##S(a[j] + bx[j] + (hw[j] + bh[j]));                                \\
+            T z = rnn_sigmoid_##S(a[H + j] + bx[H + j] + (hw[H + j] + bh[H + j]));                \\
+            T hnj = hw[2 * H + j] + bh[2 * H + j];                                                \\
+            T n = rnn_tanh_##S(a[2 * H + j] + bx[2 * H + j] + r * hnj);                           \\
+            a[j] = r; a[H + j] = z; a[2 * H + j] = n;                                             \\
+            hn[j] = hnj; h[j] = (1 - z) * n + z * hp[j];                                          \\
+        }                                                                                         \\
+    }                                                                                             \\
+    /* dax (3H): gradient of the input side's pre-activations, dah: of the hidden side's          \\
+       (they differ in n: hn is inside r * hn); dnext becomes dh_prev's direct part z dh */       \\
+    RNN_CLONES static void gru_cell_back_##S(const T *RNN_R a, const T *RNN_R hn,                 \\
+                                      const T *RNN_R hp, const T *RNN_R dh,                       \\
+                                      T *RNN_R dnext, T *RNN_R dax, T *RNN_R dah,                 \\
+                                      Py_ssize_t H) {                                             \\
+        for (Py_ssize_t j = 0; j < H; j++) {                                                      \\
+            T r = a[j], z = a[H + j], n = a[2 * H + j];                                           \\
+            T dhj = dh[j] + dnext[j];                                                             \\
+            T dan = dhj * (1 - z) * (1 - n * n);                                                  \\
+            T dar = dan * hn[j] * r * (1 - r);                                                    \\
+            T daz = dhj * (hp[j] - n) * z * (1 - z);                                              \\
+            dax[j] = dar; dax[H + j] = daz; dax[2 * H + j] = dan;                                 \\
+            dah[j] = dar; dah[H + j] = daz; dah[2 * H + j] = dan * r;                             \\
+            dnext[j] = dhj * z;                                                                   \\
+        }                                                                                         \\
+    }                                                                                             \\
+    /* sums[j] += a[r, j] over the rows of a (rows, cols), in row order, in double */             \\
+    RNN_CLONES static void rnn_add_rows_##S(const T *RNN_R a, Py_ssize_t rows, Py_ssize_t cols,   \\
+                                     double *RNN_R sums) {                                        \\
+        for (Py_ssize_t r = 0; r < rows; r++)                                                     \\
+            for (Py_ssize_t j = 0; j < cols; j++) sums[j] += a[r * cols + j];                     \\
     }
 
     RNN_CELLS(double, d)
     RNN_CELLS(float, f)
+
+    /* The per-step products c (rows, n) = a (rows, k) @ B (k, n) (+ c), row-major, with B
+       packed once per call: panels of 2V columns (V lanes per vector), each k x 2V contiguous
+       and zero-padded. Each element is summed over k in order, chunk by chunk, whatever tile
+       it falls in: results do not depend on how rows are grouped. */
+    #define RNN_KC 256       /* k per pass: a panel's chunk (16 KiB in double) stays in L1 */
+    #define RNN_TILE_ROWS 6  /* 12 accumulators of two vectors' width per tile */
+    #define RNN_INLINE static inline __attribute__((always_inline))
+
+    #define RNN_PACKED(T, S, V)                                                                   \\
+    typedef T rnn_v##S __attribute__((vector_size(V * sizeof(T)), aligned(sizeof(T))));           \\
+    static Py_ssize_t rnn_packed_size_##S(Py_ssize_t k, Py_ssize_t n) {                           \\
+        return (n + 2 * V - 1) / (2 * V) * 2 * V * k;                                             \\
+    }                                                                                             \\
+    /* B (k, n) element (i, j) at b[i * bi + j * bj] into panels */                               \\
+    static void rnn_pack_##S(const T *b, Py_ssize_t bi, Py_ssize_t bj, Py_ssize_t k,              \\
+                             Py_ssize_t n, T *packed) {                                           \\
+        for (Py_ssize_t p = 0; p < n; p += 2 * V)                                                 \\
+            for (Py_ssize_t i = 0; i < k; i++)                                                    \\
+                for (Py_ssize_t j = p; j < p + 2 * V; j++)                                        \\
+                    *packed++ = j < n ? b[i * bi + j * bj] : 0;                                   \\
+    }                                                                                             \\
+    RNN_INLINE void rnn_tile_##S(int rows, Py_ssize_t k, const T *a, Py_ssize_t lda,              \\
+                                 const T *panel, T *c, Py_ssize_t ldc, Py_ssize_t width,          \\
+                                 int add) {                                                       \\
+        rnn_v##S acc[RNN_TILE_ROWS][2], w0, w1;                                                   \\
+        T out[2 * V];                                                                             \\
+        for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = (rnn_v##S){0};                     \\
+        for (Py_ssize_t i = 0; i < k; i++) {                                                      \\
+            memcpy(&w0, panel + i * 2 * V, sizeof w0);                                            \\
+            memcpy(&w1, panel + i * 2 * V + V, sizeof w1);                                        \\
+            for (int r = 0; r < rows; r++) {                                                      \\
+                T x = a[r * lda + i];                                                             \\
+                acc[r][0] += x * w0;                                                              \\
+                acc[r][1] += x * w1;                                                              \\
+            }                                                                                     \\
+        }                                                                                         \\
+        for (int r = 0; r < rows; r++) {                                                          \\
+            memcpy(out, &acc[r][0], sizeof w0);                                                   \\
+            memcpy(out + V, &acc[r][1], sizeof w1);                                               \\
+            for (Py_ssize_t j = 0; j < width; j++)                                                \\
+                c[r * ldc + j] = add ? c[r * ldc + j] + out[j] : out[j];                          \\
+        }                                                                                         \\
+    }                                                                                             \\
+    RNN_CLONES static void rnn_gemm_packed_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,          \\
+                                               const T *a, Py_ssize_t lda, const T *packed,       \\
+                                               int add, T *c, Py_ssize_t ldc) {                   \\
+        for (Py_ssize_t k0 = 0; k0 < k; k0 += RNN_KC) {                                           \\
+            Py_ssize_t kc = k - k0 < RNN_KC ? k - k0 : RNN_KC;                                    \\
+            int more = add || k0 > 0;                                                             \\
+            for (Py_ssize_t p = 0; p < n; p += 2 * V) {                                           \\
+                Py_ssize_t width = n - p < 2 * V ? n - p : 2 * V;                                 \\
+                const T *panel = packed + (p * k + k0 * 2 * V);                                   \\
+                for (Py_ssize_t i = 0; i < m; i += RNN_TILE_ROWS) {                               \\
+                    const T *ai = a + i * lda + k0;                                               \\
+                    T *ci = c + i * ldc + p;                                                      \\
+                    switch (m - i < RNN_TILE_ROWS ? m - i : RNN_TILE_ROWS) {                      \\
+                    case 6: rnn_tile_##S(6, kc, ai, lda, panel, ci, ldc, width, more); break;     \\
+                    case 5: rnn_tile_##S(5, kc, ai, lda, panel, ci, ldc, width, more); break;     \\
+                    case 4: rnn_tile_##S(4, kc, ai, lda, panel, ci, ldc, width, more); break;     \\
+                    case 3: rnn_tile_##S(3, kc, ai, lda, panel, ci, ldc, width, more); break;     \\
+                    case 2: rnn_tile_##S(2, kc, ai, lda, panel, ci, ldc, width, more); break;     \\
+                    default: rnn_tile_##S(1, kc, ai, lda, panel, ci, ldc, width, more);           \\
+                    }                                                                             \\
+                }                                                                                 \\
+            }                                                                                     \\
+        }                                                                                         \\
+    }
+
+    RNN_PACKED(double, d, 4)
+    RNN_PACKED(float, f, 8)
     """
     void rnn_tanh_vec_d(const double *x, double *y, Py_ssize_t n) nogil
     void rnn_tanh_vec_f(const float *x, float *y, Py_ssize_t n) nogil
@@ -240,6 +318,35 @@ cdef extern from *:
                          float *dnext, float *dax, float *dah, Py_ssize_t H) nogil
     void rnn_add_rows_d(const double *a, Py_ssize_t rows, Py_ssize_t cols, double *sums) nogil
     void rnn_add_rows_f(const float *a, Py_ssize_t rows, Py_ssize_t cols, double *sums) nogil
+    Py_ssize_t rnn_packed_size_d(Py_ssize_t k, Py_ssize_t n) nogil
+    Py_ssize_t rnn_packed_size_f(Py_ssize_t k, Py_ssize_t n) nogil
+    void rnn_pack_d(const double *b, Py_ssize_t bi, Py_ssize_t bj, Py_ssize_t k, Py_ssize_t n,
+                    double *packed) nogil
+    void rnn_pack_f(const float *b, Py_ssize_t bi, Py_ssize_t bj, Py_ssize_t k, Py_ssize_t n,
+                    float *packed) nogil
+    void rnn_gemm_packed_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
+                           Py_ssize_t lda, const double *packed, int add, double *c,
+                           Py_ssize_t ldc) nogil
+    void rnn_gemm_packed_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                           Py_ssize_t lda, const float *packed, int add, float *c,
+                           Py_ssize_t ldc) nogil
+
+
+# -- Wh packed for the per-step products --------------------------------------------------------
+def pack(const floating[:, ::1] Wh, bint transpose):
+    """Wh (H, GH), or Wh.T with ``transpose``, in the layout of the per-step products
+    (forward ``h @ Wh``, backward ``da @ Wh.T``), packed once per call and shared by the
+    threads."""
+    cdef Py_ssize_t k = Wh.shape[1 if transpose else 0], n = Wh.shape[0 if transpose else 1]
+    cdef Py_ssize_t bi = 1 if transpose else n, bj = k if transpose else 1
+    cdef floating[::1] packed
+    if floating is double:
+        packed = np.empty(rnn_packed_size_d(k, n), np.float64)
+        rnn_pack_d(&Wh[0, 0], bi, bj, k, n, &packed[0])
+    else:
+        packed = np.empty(rnn_packed_size_f(k, n), np.float32)
+        rnn_pack_f(&Wh[0, 0], bi, bj, k, n, &packed[0])
+    return packed.base
 
 
 # -- the activations alone (for the accuracy tests) ---------------------------------------------
@@ -263,7 +370,8 @@ def sigmoid(const floating[::1] x, floating[::1] out):
 
 # -- vanilla RNN --------------------------------------------------------------------------------
 def rnn_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] b,
+                const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                const floating[::1] packed, const floating[::1] b,
                 floating[:, :, ::1] h, const Py_ssize_t[::1] bounds, Py_ssize_t q0, Py_ssize_t q1):
     """``h[:, t] = tanh(h[:, t-1] @ Wh + x[:, t] @ Wx + b)`` for the blocks ``q0 <= q < q1``."""
     cdef Py_ssize_t T = x.shape[1], H = h0.shape[1], q, t, n, n0, n1
@@ -272,7 +380,7 @@ def rnn_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
             n0, n1 = bounds[q], bounds[q + 1]
             _project(&x[n0, 0, 0], &Wx[0, 0], &h[n0, 0, 0], (n1 - n0) * T, x.shape[2], H)
             for t in range(T):
-                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], 1,
+                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], &packed[0], 1,
                        &h[n0, t, 0], n1 - n0, T, H, H)
                 for n in range(n0, n1):
                     if floating is double:
@@ -282,7 +390,7 @@ def rnn_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
 
 
 def rnn_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                 const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                 const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] packed,
                  const floating[:, :, ::1] h, const floating[:, :, ::1] dh,
                  floating[:, :, ::1] dx, floating[:, ::1] dh0, floating[:, :, ::1] da,
                  floating[:, :, ::1] dWx_parts, floating[:, :, ::1] dWh_parts,
@@ -301,7 +409,8 @@ def rnn_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
                         rnn_cell_back_d(&dh[n, t, 0], &dh0[n, 0], &h[n, t, 0], &da[n, t, 0], H)
                     else:
                         rnn_cell_back_f(&dh[n, t, 0], &dh0[n, 0], &h[n, t, 0], &da[n, t, 0], H)
-                _back(&da[n0, t, 0], &Wh[0, 0], 0, &dh0[n0, 0], n1 - n0, T, H, H)
+                _back(&da[n0, t, 0], &Wh[0, 0], &packed[0], 0, &dh0[n0, 0], n1 - n0, T,
+                      H, H)
             _weight_grads(&x[n0, 0, 0], &h0[n0, 0], &h[n0, 0, 0], &Wx[0, 0], &da[n0, 0, 0],
                           &da[n0, 0, 0], &dx[n0, 0, 0], &dWx_parts[q, 0, 0], &dWh_parts[q, 0, 0],
                           &db_parts[q, 0], NULL, n1 - n0, T, x.shape[2], H, H)
@@ -309,7 +418,8 @@ def rnn_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
 
 # -- LSTM ---------------------------------------------------------------------------------------
 def lstm_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                 const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] b,
+                 const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                 const floating[::1] packed, const floating[::1] b,
                  floating[:, :, ::1] h, floating[:, :, ::1] gates, floating[:, :, ::1] c,
                  floating[:, :, ::1] tc, const Py_ssize_t[::1] bounds,
                  Py_ssize_t q0, Py_ssize_t q1):
@@ -322,7 +432,7 @@ def lstm_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
             n0, n1 = bounds[q], bounds[q + 1]
             _project(&x[n0, 0, 0], &Wx[0, 0], &gates[n0, 0, 0], (n1 - n0) * T, x.shape[2], 4 * H)
             for t in range(T):
-                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], 1,
+                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], &packed[0], 1,
                        &gates[n0, t, 0], n1 - n0, T, H, 4 * H)
                 for n in range(n0, n1):
                     cp = &c[n, t - 1, 0] if t else NULL
@@ -335,7 +445,7 @@ def lstm_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
 
 
 def lstm_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                  const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                  const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] packed,
                   const floating[:, :, ::1] h, const floating[:, :, ::1] gates,
                   const floating[:, :, ::1] c, const floating[:, :, ::1] tc,
                   const floating[:, :, ::1] dh, floating[:, :, ::1] dx, floating[:, ::1] dh0,
@@ -360,7 +470,8 @@ def lstm_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
                     else:
                         lstm_cell_back_f(&gates[n, t, 0], cp, &tc[n, t, 0], &dh[n, t, 0],
                                          &dh0[n, 0], &dc[n, 0], &da[n, t, 0], H)
-                _back(&da[n0, t, 0], &Wh[0, 0], 0, &dh0[n0, 0], n1 - n0, T, H, 4 * H)
+                _back(&da[n0, t, 0], &Wh[0, 0], &packed[0], 0, &dh0[n0, 0], n1 - n0, T,
+                      H, 4 * H)
             _weight_grads(&x[n0, 0, 0], &h0[n0, 0], &h[n0, 0, 0], &Wx[0, 0], &da[n0, 0, 0],
                           &da[n0, 0, 0], &dx[n0, 0, 0], &dWx_parts[q, 0, 0], &dWh_parts[q, 0, 0],
                           &db_parts[q, 0], NULL, n1 - n0, T, x.shape[2], H, 4 * H)
@@ -368,7 +479,8 @@ def lstm_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
 
 # -- GRU ----------------------------------------------------------------------------------------
 def gru_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] bx,
+                const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                const floating[::1] packed, const floating[::1] bx,
                 const floating[::1] bh, floating[:, :, ::1] h, floating[:, :, ::1] gates,
                 floating[:, :, ::1] hn, floating[:, ::1] hw, const Py_ssize_t[::1] bounds,
                 Py_ssize_t q0, Py_ssize_t q1):
@@ -381,7 +493,7 @@ def gru_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
             n0, n1 = bounds[q], bounds[q + 1]
             _project(&x[n0, 0, 0], &Wx[0, 0], &gates[n0, 0, 0], (n1 - n0) * T, x.shape[2], 3 * H)
             for t in range(T):
-                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], 0,
+                _recur(_previous(h0, h, n0, t), _stride(T, H, t), &Wh[0, 0], &packed[0], 0,
                        &hw[n0, 0], n1 - n0, 1, H, 3 * H)
                 for n in range(n0, n1):
                     hp = _previous(h0, h, n, t)
@@ -394,7 +506,7 @@ def gru_forward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
 
 
 def gru_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
-                 const floating[:, ::1] Wx, const floating[:, ::1] Wh,
+                 const floating[:, ::1] Wx, const floating[:, ::1] Wh, const floating[::1] packed,
                  const floating[:, :, ::1] h, const floating[:, :, ::1] gates,
                  const floating[:, :, ::1] hn, const floating[:, :, ::1] dh,
                  floating[:, :, ::1] dx, floating[:, ::1] dh0, floating[:, :, ::1] dax,
@@ -418,7 +530,8 @@ def gru_backward(const floating[:, :, ::1] x, const floating[:, ::1] h0,
                     else:
                         gru_cell_back_f(&gates[n, t, 0], &hn[n, t, 0], hp, &dh[n, t, 0],
                                         &dh0[n, 0], &dax[n, t, 0], &dah[n, t, 0], H)
-                _back(&dah[n0, t, 0], &Wh[0, 0], 1, &dh0[n0, 0], n1 - n0, T, H, 3 * H)
+                _back(&dah[n0, t, 0], &Wh[0, 0], &packed[0], 1, &dh0[n0, 0], n1 - n0, T,
+                      H, 3 * H)
             _weight_grads(&x[n0, 0, 0], &h0[n0, 0], &h[n0, 0, 0], &Wx[0, 0], &dax[n0, 0, 0],
                           &dah[n0, 0, 0], &dx[n0, 0, 0], &dWx_parts[q, 0, 0], &dWh_parts[q, 0, 0],
                           &dbx_parts[q, 0], &dbh_parts[q, 0], n1 - n0, T, x.shape[2], H, 3 * H)
@@ -443,19 +556,30 @@ cdef inline void _project(const floating *x, const floating *Wx, floating *out, 
     _gemm(b"N", b"N", GH, R, D, Wx, GH, x, D, 0, out, GH)
 
 
-cdef inline void _recur(const floating *hprev, Py_ssize_t ldh, const floating *Wh, floating beta,
-                        floating *out, Py_ssize_t rows, Py_ssize_t T, Py_ssize_t H,
-                        Py_ssize_t GH) noexcept nogil:
+cdef inline void _recur(const floating *hprev, Py_ssize_t ldh, const floating *Wh,
+                        const floating *packed, floating beta, floating *out, Py_ssize_t rows,
+                        Py_ssize_t T, Py_ssize_t H, Py_ssize_t GH) noexcept nogil:
     """``out (rows, GH) = hprev (rows, H) @ Wh (H, GH) + beta * out``, rows of hprev ldh
-    elements apart and of out T*GH apart."""
-    _gemm(b"N", b"N", GH, rows, H, Wh, GH, hprev, ldh, beta, out, T * GH)
+    elements apart and of out T*GH apart; packed: Wh packed (one row: BLAS's GEMV)."""
+    if rows == 1:
+        _gemm(b"N", b"N", GH, 1, H, Wh, GH, hprev, ldh, beta, out, T * GH)
+    elif floating is double:
+        rnn_gemm_packed_d(rows, GH, H, hprev, ldh, packed, beta != 0, out, T * GH)
+    else:
+        rnn_gemm_packed_f(rows, GH, H, hprev, ldh, packed, beta != 0, out, T * GH)
 
 
-cdef inline void _back(const floating *da, const floating *Wh, floating beta, floating *dnext,
-                       Py_ssize_t rows, Py_ssize_t T, Py_ssize_t H,
-                       Py_ssize_t GH) noexcept nogil:
-    """``dnext (rows, H) = da (rows, GH) @ Wh.T + beta * dnext``, rows of da T*GH apart."""
-    _gemm(b"T", b"N", H, rows, GH, Wh, GH, da, T * GH, beta, dnext, H)
+cdef inline void _back(const floating *da, const floating *Wh, const floating *packed,
+                       floating beta, floating *dnext, Py_ssize_t rows, Py_ssize_t T,
+                       Py_ssize_t H, Py_ssize_t GH) noexcept nogil:
+    """``dnext (rows, H) = da (rows, GH) @ Wh.T + beta * dnext``, rows of da T*GH apart;
+    packed: Wh.T packed (one row: BLAS's GEMV)."""
+    if rows == 1:
+        _gemm(b"T", b"N", H, 1, GH, Wh, GH, da, T * GH, beta, dnext, H)
+    elif floating is double:
+        rnn_gemm_packed_d(rows, H, GH, da, T * GH, packed, beta != 0, dnext, H)
+    else:
+        rnn_gemm_packed_f(rows, H, GH, da, T * GH, packed, beta != 0, dnext, H)
 
 
 cdef void _weight_grads(const floating *x, const floating *h0, const floating *h,

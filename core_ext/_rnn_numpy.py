@@ -1,9 +1,15 @@
 """NumPy versions of the ``_rnn`` kernels: same signatures, same results up to rounding, used
 when the extension is not built (or an array is empty) and as the step-by-step NumPy contender
 of bench/bench_rnn.py. Each block of rows runs on its own, as in the compiled kernels, so that
-results do not depend on how blocks are shared among threads."""
+results do not depend on how blocks are shared among threads. ``packed`` (the compiled
+kernels' copy of Wh) is not used."""
 
 import numpy as np
+
+
+def pack(Wh, transpose):
+    """The compiled kernels' packed Wh; the products here use Wh as it is."""
+    return None
 
 
 def _sigmoid(a):
@@ -31,14 +37,14 @@ def _weight_grads(x, h0, h, Wx, dax, dah):
             h_prev.reshape(rows * T, H).T @ dah_rows, dah_rows.sum(0, dtype=np.float64))
 
 
-def rnn_forward(x, h0, Wx, Wh, b, h, bounds, q0, q1):
+def rnn_forward(x, h0, Wx, Wh, packed, b, h, bounds, q0, q1):
     for rows in _blocks(bounds, q0, q1):
         prev, xw = h0[rows], _project(x[rows], Wx)
         for t in range(x.shape[1]):
             h[rows, t] = prev = np.tanh(xw[:, t] + prev @ Wh + b)
 
 
-def rnn_backward(x, h0, Wx, Wh, h, dh, dx, dh0, da, dWx_parts, dWh_parts, db_parts,
+def rnn_backward(x, h0, Wx, Wh, packed, h, dh, dx, dh0, da, dWx_parts, dWh_parts, db_parts,
                  bounds, q0, q1):
     for q, rows in enumerate(_blocks(bounds, q0, q1), q0):
         dnext = np.zeros_like(h0[rows])
@@ -50,7 +56,7 @@ def rnn_backward(x, h0, Wx, Wh, h, dh, dx, dh0, da, dWx_parts, dWh_parts, db_par
             x[rows], h0[rows], h[rows], Wx, da[rows], da[rows])
 
 
-def lstm_forward(x, h0, Wx, Wh, b, h, gates, c, tc, bounds, q0, q1):
+def lstm_forward(x, h0, Wx, Wh, packed, b, h, gates, c, tc, bounds, q0, q1):
     H = h0.shape[1]
     for rows in _blocks(bounds, q0, q1):
         prev, c_prev, xw = h0[rows], np.zeros_like(h0[rows]), _project(x[rows], Wx)
@@ -64,7 +70,7 @@ def lstm_forward(x, h0, Wx, Wh, b, h, gates, c, tc, bounds, q0, q1):
             gates[rows, t] = np.concatenate((ifo, g), axis=1)
 
 
-def lstm_backward(x, h0, Wx, Wh, h, gates, c, tc, dh, dx, dh0, dc, da, dWx_parts, dWh_parts,
+def lstm_backward(x, h0, Wx, Wh, packed, h, gates, c, tc, dh, dx, dh0, dc, da, dWx_parts, dWh_parts,
                   db_parts, bounds, q0, q1):
     H = h0.shape[1]
     for q, rows in enumerate(_blocks(bounds, q0, q1), q0):
@@ -83,7 +89,7 @@ def lstm_backward(x, h0, Wx, Wh, h, gates, c, tc, dh, dx, dh0, dc, da, dWx_parts
             x[rows], h0[rows], h[rows], Wx, da[rows], da[rows])
 
 
-def gru_forward(x, h0, Wx, Wh, bx, bh, h, gates, hn, hw, bounds, q0, q1):
+def gru_forward(x, h0, Wx, Wh, packed, bx, bh, h, gates, hn, hw, bounds, q0, q1):
     H = h0.shape[1]
     for rows in _blocks(bounds, q0, q1):
         prev, xw = h0[rows], _project(x[rows], Wx) + bx
@@ -97,7 +103,7 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, h, gates, hn, hw, bounds, q0, q1):
             h[rows, t] = prev = (1 - z) * n + z * prev
 
 
-def gru_backward(x, h0, Wx, Wh, h, gates, hn, dh, dx, dh0, dax, dah, dWx_parts, dWh_parts,
+def gru_backward(x, h0, Wx, Wh, packed, h, gates, hn, dh, dx, dh0, dax, dah, dWx_parts, dWh_parts,
                  dbx_parts, dbh_parts, bounds, q0, q1):
     H = h0.shape[1]
     for q, rows in enumerate(_blocks(bounds, q0, q1), q0):
