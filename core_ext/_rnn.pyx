@@ -17,9 +17,9 @@ For the rows ``bounds[q] <= n < bounds[q+1]`` of block q, in the caller's or a w
               (or sum) each over all steps of the block
 
 The per-step products (more than one row) use a small kernel of this file over Wh packed once
-per call (``pack``), not BLAS: BLAS copies all of Wh into its packed layout at every call, which
-for a 32-row step took a third of the product's time in float64 and more in float32. One-row
-steps go to BLAS's GEMV.
+per call (``pack``), not BLAS: BLAS copies all of Wh into its packed layout at every call (in
+an LSTM run on one thread that copying took 14% of the time in float64 and 25% in float32,
+against 54% and 47% in its GEMM kernel). One-row steps go to BLAS's GEMV.
 
 Rows never interact, so a block's loop needs nothing from other blocks; blocks are fixed by
 the wrapper from the shapes alone, and each block's products and sums are the same whichever
