@@ -1,5 +1,7 @@
 """Fixtures shared by the core_ext tests."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 import core_ext
@@ -23,3 +25,18 @@ def kernels(request, monkeypatch):
         assert core_ext._kernels("pool") is core_ext._pool_numpy
         assert core_ext._kernels("rnn") is core_ext._rnn_numpy
     return request.param
+
+
+@pytest.fixture
+def submits(monkeypatch):
+    """Count the chunks handed to worker threads; start from a fresh executor."""
+    calls = []
+    real = ThreadPoolExecutor.submit
+
+    def counting(self, fn, *args, **kwargs):
+        calls.append(fn.__name__)
+        return real(self, fn, *args, **kwargs)
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counting)
+    monkeypatch.setattr(core_ext, "_executor", None)
+    monkeypatch.setattr(core_ext, "_threads_work", True)
+    return calls

@@ -219,20 +219,6 @@ def test_empty_sizes_give_empty_or_zero_results(kernels, kind, case):
 
 
 # -- threads ------------------------------------------------------------------------------------
-@pytest.fixture
-def submits(monkeypatch):
-    """The chunks handed to worker threads; a fresh executor."""
-    calls = []
-    real = ThreadPoolExecutor.submit
-
-    def counting(self, fn, *args, **kwargs):
-        calls.append(fn.__name__)
-        return real(self, fn, *args, **kwargs)
-    monkeypatch.setattr(ThreadPoolExecutor, "submit", counting)
-    monkeypatch.setattr(core_ext, "_executor", None)
-    monkeypatch.setattr(core_ext, "_threads_work", True)
-    return calls
-
 
 def run_all(case=CASES[-1]) -> list[np.ndarray]:
     """Forward and backward of every layer on fixed inputs."""

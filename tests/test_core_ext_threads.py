@@ -31,20 +31,6 @@ def run_all() -> list[np.ndarray]:
     return results
 
 
-@pytest.fixture
-def submits(monkeypatch):
-    """Count the chunks handed to worker threads; start from a fresh executor."""
-    calls = []
-    real = ThreadPoolExecutor.submit
-
-    def counting(self, fn, *args, **kwargs):
-        calls.append(fn.__name__)
-        return real(self, fn, *args, **kwargs)
-    monkeypatch.setattr(ThreadPoolExecutor, "submit", counting)
-    monkeypatch.setattr(core_ext, "_executor", None)
-    monkeypatch.setattr(core_ext, "_threads_work", True)
-    return calls
-
 
 def test_one_thread_and_several_threads_give_identical_results(kernels, submits, monkeypatch):
     monkeypatch.setenv("LAYERLAB_THREADS", "1")
