@@ -8,6 +8,7 @@ feedback the student reads.
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import numpy as np
 
@@ -222,3 +223,40 @@ def check_params(params, expected: dict, where: str) -> None:
         if not isinstance(got, np.ndarray) or got.shape != value.shape:
             shape = got.shape if isinstance(got, np.ndarray) else type(got).__name__
             raise Mismatch(f"{where}['{key}'] has shape {shape}; expected {value.shape}")
+
+
+def check_update_rule(student, ref, rng, rule: str, shape: tuple, config, grad_scale: float,
+                      state: tuple[str, ...], steps: int = 5) -> None:
+    """Run ``steps`` updates of the update rule ``rule`` in the student and the reference,
+    feeding each returned config back in, and compare after every step: next_w and each
+    ``state`` entry of the config (velocity, cache, m, v, t) earn their share, the first wrong
+    step counting. Some bugs (a step counter starting at 1) leave the weights right and show
+    only in the state."""
+    __tracebackhide__ = True
+    w = rng.standard_normal(shape)
+    ref_w, ref_config = w.copy(), copy.deepcopy(config)
+    with outputs() as checks:
+        for step in range(1, steps + 1):
+            dw = grad_scale * rng.standard_normal(shape)
+            w, config = expect_tuple(getattr(student, rule)(w, dw, config), ("next_w", "config"),
+                                     rule)
+            ref_w, ref_config = getattr(ref, rule)(ref_w, dw, ref_config)
+            with checks.part("next_w"):
+                check_array(f"next_w after step {step}", w, ref_w)
+            if not isinstance(config, dict):
+                raise Mismatch(f"{rule} returned a {type(config).__name__} as config; "
+                               "expected the config dict")
+            for key in state:
+                with checks.part(key):
+                    _check_state(config, ref_config, key, step)
+
+
+def _check_state(config: dict, ref_config: dict, key: str, step: int) -> None:
+    __tracebackhide__ = True
+    if key not in config:
+        raise Mismatch(f"after step {step} config has no '{key}' "
+                       f"(its keys: {sorted(map(str, config))})")
+    if key == "t":
+        check_scalar(f"config['t'] after step {step}", config["t"], ref_config["t"])
+    else:
+        check_array(f"config['{key}'] after step {step}", config[key], ref_config[key])

@@ -1,6 +1,8 @@
-"""What A3's training does to gradients before an update: gradient-norm clipping (task
-a3.clipping). Replace the `raise NotImplementedError(...)` with your implementation, using NumPy
-only. See README.md; `layerlab check a3 --task a3.clipping` runs its public checks.
+"""How A3's models are trained: gradient-norm clipping (task a3.clipping), against the exploding
+gradients of backpropagation through time, and the update rule Adam (task a3.adam: A1's,
+restated, as each assignment stands alone). Replace each `raise NotImplementedError(...)` with
+your implementation, using NumPy only. See README.md; `layerlab check a3 --task a3.clipping`
+runs its public checks.
 """
 import numpy as np  # noqa: F401  (you will need it)
 
@@ -23,3 +25,31 @@ def clip_grad_norm(grads, max_norm):
     - total_norm: Python float, the global norm of grads before clipping
     """
     raise NotImplementedError("a3.clipping: implement clip_grad_norm")
+
+
+def adam(w, dw, config=None):
+    """Adam: moving averages of the gradient and its square, with bias correction.
+        t = t + 1                                (before it is used)
+        m = beta1 * m + (1 - beta1) * dw
+        v = beta2 * v + (1 - beta2) * dw**2
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+
+    Inputs:
+    - w: array of any shape, the current parameters
+    - dw: gradient of the loss with respect to w, same shape
+    - config: dict or None; keys (defaults filled in with config.setdefault):
+      - learning_rate: 1e-3
+      - beta1: 0.9
+      - beta2: 0.999
+      - epsilon: 1e-8
+      - m: same shape as w; zeros on the first call
+      - v: same shape as w; zeros on the first call
+      - t: step counter, 0 before the first call (so the first step uses t = 1)
+
+    Returns (next_w, config):
+    - next_w: same shape as w
+    - config: the dict with the new m, v and t
+    """
+    raise NotImplementedError("a3.adam: implement adam")

@@ -4,8 +4,8 @@
   ("rnn", "lstm", "gru") by name over a sequence, from a carried state, with YOUR step
   functions from rnn_layers.py. The state is h (N, H) for the RNN and the GRU and the pair
   (h, c) for the LSTM, so a model can start where an earlier chunk or an encoder stopped.
-- `adam` is the update rule of A1 (each assignment stands alone, so it is restated here).
-- `train` is a plain minibatch loop: your model's loss, YOUR clip_grad_norm, then adam.
+- `train` is a plain minibatch loop: your model's loss, then YOUR optim.clip_grad_norm and
+  YOUR optim.adam (task a3.adam: A1's update rule restated, as each assignment stands alone).
 
 Keep this file in the folder you hand in: the models import it.
 """
@@ -94,46 +94,29 @@ def cell_backward(dh, cache, dlast=None):
                 dh[:, t] + dnext_h, dnext_c, steps[t])
         else:
             dx[t], dnext_h, *dparams = rnn_layers.gru_step_backward(dh[:, t] + dnext_h, steps[t])
-        for name, value in zip(names, dparams):
+        if len(dparams) != len(names):
+            raise ValueError(f"your {cell}_step_backward returned {len(dparams) + 2} values; "
+                             f"expected {len(names) + (3 if cell == 'lstm' else 2)}")
+        for name, value in zip(names, dparams, strict=True):
             key = f"{name}{suffix}"
             grads[key] = grads[key] + value if key in grads else value
     dx = np.stack(dx, axis=1) if T else None
     return dx, ((dnext_h, dnext_c) if cell == "lstm" else dnext_h), grads
 
 
-def adam(w, dw, config=None):
-    """Adam (Kingma & Ba, 2015) with bias correction, as in A1: returns (next_w, config).
-    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), and the moments
-    m, v and the step count t, kept between calls."""
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
-    config.setdefault("t", 0)
-    b1, b2 = config["beta1"], config["beta2"]
-    config["t"] += 1
-    config["m"] = b1 * config["m"] + (1 - b1) * dw
-    config["v"] = b2 * config["v"] + (1 - b2) * dw * dw
-    m_hat = config["m"] / (1 - b1 ** config["t"])
-    v_hat = config["v"] / (1 - b2 ** config["t"])
-    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
-
-
 def train(model, batches, learning_rate=1e-2, max_norm=5.0, on_step=None):
     """Train model.params in place: for each tuple of arguments in `batches`,
     loss, grads = model.loss(*args); grads clipped to global norm max_norm with your
-    clip_grad_norm; one adam step per parameter (its own moments). on_step(i, loss), if given,
-    is called after every step (a progress bar). Returns the list of losses, one per batch."""
+    clip_grad_norm; one step of your adam per parameter (each with its own moments).
+    on_step(i, loss), if given, is called after every step (a progress bar). Returns the list
+    of losses, one per batch."""
     configs, losses = {}, []
     for i, args in enumerate(batches):
         loss, grads = model.loss(*args)
         grads, _ = optim.clip_grad_norm(grads, max_norm)
         for name, grad in grads.items():
             config = configs.setdefault(name, {"learning_rate": learning_rate})
-            model.params[name], configs[name] = adam(model.params[name], grad, config)
+            model.params[name], configs[name] = optim.adam(model.params[name], grad, config)
         losses.append(float(loss))
         if on_step is not None:
             on_step(i, float(loss))

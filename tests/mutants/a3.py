@@ -97,6 +97,13 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
  "clip_norm_sums_the_tensor_norms": ("a3.clipping", OPTIM,
     "total_norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))",
     "total_norm = float(sum(np.sqrt(np.sum(g * g)) for g in grads.values()))"),
+ # -- Adam ------------------------------------------------------------------------------------
+ "adam_without_bias_correction": ("a3.adam", OPTIM,
+    'm_hat = config["m"] / (1 - beta1 ** config["t"])', 'm_hat = config["m"]'),
+ "adam_step_counter_not_incremented": ("a3.adam", OPTIM,
+    '    config["t"] += 1\n    config["m"] = beta1', '    config["m"] = beta1'),
+ "adam_epsilon_inside_the_root": ("a3.adam", OPTIM,
+    '(np.sqrt(v_hat) + config["epsilon"])', 'np.sqrt(v_hat + config["epsilon"])'),
 }
 
 MUTANTS: list[Variant] = replaced(_REPLACEMENTS, _dependents)

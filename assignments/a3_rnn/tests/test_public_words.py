@@ -1,5 +1,5 @@
-"""Public checks for word embeddings, the temporal affine layer, the masked temporal softmax loss
-and gradient clipping: the handout's worked examples, numerical gradients of your own code and
+"""Public checks for word embeddings, the temporal affine layer, the masked temporal softmax loss,
+gradient clipping and Adam: the handout's worked examples, numerical gradients of your own code and
 the definition of the global norm (on inputs drawn from the run's --seed). Run them with
 `layerlab check a3`. The grade also compares every output and gradient with a reference
 implementation: larger vocabularies with many repeated words, padded sequences and samples that
@@ -149,3 +149,23 @@ def test_clipping_follows_the_definition(student, rng):
     check_scalar("total_norm", total_norm, norm)
     for name, g in grads.items():
         check_array(f"clipped['{name}'] (max_norm = total_norm / 2)", clipped[name], g / 2)
+
+
+# -- a3.adam --------------------------------------------------------------------------------------
+@pytest.mark.task("a3.adam")
+@pytest.mark.points(1)
+def test_adam_first_two_steps(student):
+    """adam: bias correction makes the first step about learning_rate per weight; t counts steps"""
+    w, dw = np.array([0.5, -0.5, 2.0]), np.array([3.0, -0.01, 1e-3])
+    # t = 1: m_hat = m / 0.1 = dw and v_hat = v / 0.001 = dw^2, so the step is ~1e-3 * sign(dw)
+    next_w, config = expect_tuple(student.adam(w, dw, None), ("next_w", "config"), "adam")
+    if not isinstance(config, dict) or not {"m", "v", "t"} <= set(config):
+        raise Mismatch("adam should return its config dict with 'm', 'v' and 't' in it")
+    check_array("config['m'] after one step", config["m"], 0.1 * dw)
+    check_array("config['v'] after one step", config["v"], 0.001 * dw ** 2)
+    check_scalar("config['t'] after one step", config["t"], 1)
+    check_array("next_w after one step", next_w, [0.499, -0.499, 1.999], rtol=1e-7)
+    # the same gradient again: m_hat and v_hat stay dw and dw^2, another step of ~1e-3
+    next_w, config = expect_tuple(student.adam(next_w, dw, config), ("next_w", "config"), "adam")
+    check_scalar("config['t'] after two steps", config["t"], 2)
+    check_array("next_w after two steps", next_w, [0.498, -0.498, 1.998], rtol=1e-6)

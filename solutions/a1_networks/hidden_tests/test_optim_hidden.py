@@ -5,11 +5,9 @@ some bugs (momentum with both signs flipped, a step counter starting at 1) leave
 right and only show in the state.
 """
 
-import copy
-
 import pytest
 
-from grader.compare import Mismatch, check_array, check_scalar, expect_tuple, outputs
+from grader.compare import check_update_rule
 
 SHAPES = [(1,), (4, 3), (2, 3, 5)]
 over_shapes = pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
@@ -26,36 +24,9 @@ STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam"
 
 
 def check_trajectory(student, ref, rng, rule, shape, config, grad_scale):
-    """Run STEPS updates in the student and the reference and compare after every step;
-    next_w and each state entry earn their share (the first step that is wrong counts)."""
+    """STEPS updates of ``rule`` against the reference, next_w and the rule's state compared."""
     __tracebackhide__ = True
-    w = rng.standard_normal(shape)
-    ref_w, ref_config = w.copy(), copy.deepcopy(config)
-    with outputs() as checks:
-        for step in range(1, STEPS + 1):
-            dw = grad_scale * rng.standard_normal(shape)
-            w, config = expect_tuple(getattr(student, rule)(w, dw, config), ("next_w", "config"),
-                                     rule)
-            ref_w, ref_config = getattr(ref, rule)(ref_w, dw, ref_config)
-            with checks.part("next_w"):
-                check_array(f"next_w after step {step}", w, ref_w)
-            if not isinstance(config, dict):
-                raise Mismatch(f"{rule} returned a {type(config).__name__} as config; "
-                               "expected the config dict")
-            for key in STATE[rule]:
-                with checks.part(key):
-                    check_state(config, ref_config, key, step)
-
-
-def check_state(config: dict, ref_config: dict, key: str, step: int) -> None:
-    __tracebackhide__ = True
-    if key not in config:
-        raise Mismatch(f"after step {step} config has no '{key}' "
-                       f"(its keys: {sorted(map(str, config))})")
-    if key == "t":
-        check_scalar(f"config['t'] after step {step}", config["t"], ref_config["t"])
-    else:
-        check_array(f"config['{key}'] after step {step}", config[key], ref_config[key])
+    check_update_rule(student, ref, rng, rule, shape, config, grad_scale, STATE[rule], STEPS)
 
 
 @pytest.mark.task("a1.sgd")
