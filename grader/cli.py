@@ -1,8 +1,9 @@
 """``layerlab``: grade submissions, run public checks, list assignments.
 
-Exit codes: 0 grading ran (whatever the score); 1 the score is under ``--fail-under``;
-2 a usage error (bad path, unknown assignment, malformed config); 3 an internal grader error
-(the report is still printed and written); 130 interrupted.
+Exit codes: 0 grading ran (whatever the score) or the release was written; 1 the score is under
+``--fail-under``, or the release was refused (stubs that differ from their solutions, or a secret
+found in the bundle); 2 a usage error (bad path, unknown assignment, malformed config); 3 an
+internal grader error (the report is still printed and written); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from grader import export, report, spec
+from grader import export, release, report, spec
 from grader.grade import DEFAULT_SEED, grade, plan
 from grader.progress import progress as progress_of
 from grader.results import TaskResult
@@ -41,6 +42,19 @@ examples:
   layerlab check a1 --task a1.relu          # one task only
 
 Runs the public checks only; the grade also uses hidden tests on random inputs."""
+
+EPILOG_RELEASE = """\
+examples:
+  layerlab release --out ../layerlab-student              # every assignment
+  layerlab release --out dist/week1 --assignment a1       # only A1 (repeatable)
+  layerlab release --out dist/week1 -a a1 --force         # replace an earlier release
+
+The bundle holds the assignments' stubs, handouts and public checks, the grader and the sources
+of core_ext, with its own pyproject.toml and README (the students' install command); never
+solutions/, hidden tests or the lists of known mistakes. Before writing anything it checks that
+every stub has its solution's names, signatures and docstrings and is still a stub, then scans
+the bundle for lines of the instructor-only files. Exit codes: 0 written, 1 refused (each
+problem named), 2 usage error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check only this task (repeatable), e.g. --task a1.relu")
     _details_option(c)
 
+    r = sub.add_parser("release", help="write the student bundle (no solutions, no hidden tests)",
+                       description="Write the bundle students get: stubs, handouts, public "
+                       "checks, the grader and core_ext's sources, never the instructor's files.",
+                       epilog=EPILOG_RELEASE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder to write the bundle to (new or empty, or --force)")
+    r.add_argument("--assignment", "-a", action="append", metavar="ID",
+                   help="release only this assignment (repeatable; default: all)")
+    r.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+
     sub.add_parser("list", help="list assignments, their tasks and points",
                    description="List every assignment with its tasks and the points of their "
                    "public and hidden tests.", epilog="example:\n  layerlab list",
@@ -106,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(console)
+        if args.command == "release":
+            return _release(console, errors, args.out, args.assignment, args.force)
         if args.command == "check":
             assignment = spec.get(args.assignment)
             return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
@@ -150,6 +176,26 @@ def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, jun
         errors.print(f"layerlab: score {result.percent:.1f} % is under --fail-under {fail_under:g}")
         return EXIT_FAIL_UNDER
     return code
+
+
+def _release(console, errors, out: Path, ids, force: bool) -> int:
+    try:
+        done = release.release(out, ids, force=force)
+    except release.ReleaseRefused as refused:
+        errors.print(f"layerlab: release refused, {len(refused.problems)} problem(s); nothing "
+                     "was written:", markup=False)
+        for problem in refused.problems:
+            errors.print(f"  - {problem}", markup=False)
+        return EXIT_FAIL_UNDER
+    names = ", ".join(f"{a.id} ({a.title})" for a in done.assignments)
+    console.print(f"released {names}: {len(done.files)} files in {done.out}", markup=False)
+    console.print("checked: every stub has its solution's names, signatures and docstrings and "
+                  "is still a stub; no path or line of solutions/ or the hidden tests is in it",
+                  markup=False)
+    console.print(f"students: cd {done.out} && python3 -m venv .venv && "
+                  f".venv/bin/pip install -e . && .venv/bin/layerlab check "
+                  f"{done.assignments[0].id}", markup=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def _list(console: Console) -> int:
