@@ -19,7 +19,7 @@ from grader.mistakes import Mistake, Recorder
 from mutants import a1, a2, a3  # tests/ is on sys.path (rootdir-relative imports)
 
 CORPORA = {"a1": a1, "a2": a2, "a3": a3}
-MINIMUM = {"a1": 15, "a2": 10, "a3": 0}  # A3 lists no known mistakes yet
+MINIMUM = {"a1": 15, "a2": 10, "a3": 30}
 HINT = " — this is what you get when "
 LISTED = {aid: [m for found in mistakes.load(spec.get(aid).mistakes_module).values()
                 for m in found] for aid in CORPORA}
@@ -281,29 +281,62 @@ def a2_inputs(rng) -> dict[str, list[tuple]]:
     }
 
 
-INPUTS = {"a1": a1_inputs, "a2": a2_inputs}
+def a3_inputs(rng) -> dict[str, list[tuple]]:
+    """The same for A3."""
+    recurrent, words, clipping = (hidden("a3", f"test_{m}_hidden") for m in (
+        "recurrent", "words", "clipping"))
+    normal = rng.standard_normal
+    losses = []
+    for n, t, v, kind in words.LOSSES:
+        y, keep = rng.integers(0, v, (n, t)), words.mask(rng, n, t, kind)
+        losses += [(scale * normal((n, t, v)), y, keep) for scale in (1.0, 1e3)]
+    grads = [clipping.gradients(rng, scale) for scale in (0.1, 3.0)]
+    return {
+        **{f"{kind}_step_forward": [recurrent.step_inputs(rng, kind, shape)
+                                    for shape in recurrent.STEPS] for kind in recurrent.GATES},
+        **{f"{kind}_forward": [recurrent.sequence_inputs(rng, kind, shape)
+                               for shape in recurrent.SEQUENCES] for kind in recurrent.GATES},
+        "word_embedding_forward": [(words.word_indices(rng, n, t, v), normal((v, d)))
+                                   for n, t, v, d in words.EMBEDDINGS],
+        "temporal_affine_forward": [words.affine_inputs(rng, case) for case in words.AFFINES],
+        "temporal_softmax_loss": losses,
+        "clip_grad_norm": [(g, factor * clipping.global_norm(g)) for g in grads
+                           for factor in (1.5, 0.25)]
+        + [(clipping.unit_norm_gradients(rng), 1.5)],
+    }
+
+
+INPUTS = {"a1": a1_inputs, "a2": a2_inputs, "a3": a3_inputs}
 
 
 def arguments(aid: str, function: str, rng) -> list[tuple]:
-    """Arguments for ``function`` like the hidden tests'; a backward pass gets a random dout
-    and the reference's cache of its forward pass on the forward's arguments."""
+    """Arguments for ``function`` like the hidden tests'; a backward pass gets a random
+    upstream gradient for each output (the LSTM step has two) and the reference's cache of its
+    forward pass on the forward's arguments."""
     inputs = INPUTS[aid](rng)
     if "_backward" not in function:
         return inputs[function]
     forward = function.replace("_backward", "_forward")
     found = []
     for args in inputs[forward]:
-        out, cache = reference_functions(aid)[forward](*copy.deepcopy(args))
-        found.append((rng.standard_normal(np.shape(out)), cache))
+        *outs, cache = reference_functions(aid)[forward](*copy.deepcopy(args))
+        found.append((*(rng.standard_normal(np.shape(out)) for out in outs), cache))
     return found
 
 
-def compared(assignment: spec.Assignment, function: str, result) -> tuple:
-    """The values of a result the hidden tests compare with the reference: out of a forward
-    pass, next_w of an update rule, every value of the others."""
+def compared(aid: str, function: str, result) -> tuple:
+    """The values of a result the hidden tests compare with the reference: the outputs of a
+    forward pass (all but its cache, if it returns one), next_w of an update rule (one that
+    takes a config), every value of the others; a dict's values one by one."""
     values = result if isinstance(result, tuple) else (result,)
-    single = "_forward" in function or assignment.functions()[function] == "optim"
-    return values[:1] if single else values
+    if "_forward" in function:
+        kept = values[:-1] or values
+    elif "config" in inspect.signature(reference_functions(aid)[function]).parameters:
+        kept = values[:1]
+    else:
+        kept = values
+    return tuple(v for value in kept
+                 for v in (value.values() if isinstance(value, dict) else (value,)))
 
 
 @pytest.mark.usefixtures("grading_markers")
@@ -311,13 +344,13 @@ def compared(assignment: spec.Assignment, function: str, result) -> tuple:
 def test_a_mistake_differs_from_the_reference_on_the_hidden_tests_inputs(aid, listed):
     """A real bug, and the grader can run it on whatever the hidden tests pass without an
     exception (an internal error) or a warning (noise on the grader's stderr)."""
-    assignment, reference = spec.get(aid), reference_functions(aid)[listed.function]
+    reference = reference_functions(aid)[listed.function]
     differs = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for args in arguments(aid, listed.function, np.random.default_rng(0)):
-            want = compared(assignment, listed.function, reference(*copy.deepcopy(args)))
-            got = compared(assignment, listed.function, listed.reproduce(*copy.deepcopy(args)))
+            want = compared(aid, listed.function, reference(*copy.deepcopy(args)))
+            got = compared(aid, listed.function, listed.reproduce(*copy.deepcopy(args)))
             differs.append(not all(agrees(g, w) for g, w in zip(got, want, strict=True)))
     assert any(differs)
 

@@ -20,10 +20,19 @@ MINIMUM = {"a1": 25, "a2": 15, "a3": 20}
 # Mistakes also named on another mutant, on the hidden inputs where the two bugs give the same
 # value and its words are as true: with N = 1, dividing by N is not dividing at all (stride 1
 # and stride**2 likewise). mom_flipped keeps its velocity with the opposite sign (v += lr * dw,
-# w -= v): its next_w is right and its velocity is exactly what adding the step gives.
+# w -= v): its next_w is right and its velocity is exactly what adding the step gives. In A3,
+# dW[x] = dout and dW[x] += dout give the same dW; a loss that ignores the mask does not mask
+# dx either; with every step counted, the counted steps are N * T; an LSTM step that drops
+# dnext_c drops the cell gradient the sequence carries back; and for gradients of norm 1 each,
+# the sum of their norms is the sum of their squares.
 ALSO_NAMED = {"mse_divided_by_n": {"mse_dx_summed"}, "bce_mean_over_batch_only": {"bce_dx_summed"},
               "avg_pool_backward_divides_by_stride_squared": {"avg_pool_backward_not_divided"},
-              "mom_flipped": {"momentum_adds_the_step"}}
+              "mom_flipped": {"momentum_adds_the_step"},
+              "embedding_gradient_overwritten": {"embedding_one_occurrence_per_word"},
+              "temporal_softmax_mask_ignored": {"softmax_dx_not_masked"},
+              "temporal_softmax_mean_over_the_counted_steps": {"softmax_mean_over_every_step"},
+              "lstm_step_dnext_c_ignored": {"lstm_cell_gradient_not_carried"},
+              "clip_norm_sums_the_tensor_norms": {"clip_norm_without_sqrt"}}
 
 
 def named(aid: str, result) -> dict[str, set[str]]:
