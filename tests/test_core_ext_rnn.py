@@ -349,14 +349,30 @@ def test_forward_rejects_bad_input_with_a_clear_message(kind, index, value, erro
 
 
 @pytest.mark.parametrize("kind", LAYERS)
-def test_forward_rejects_mixed_and_non_float_dtypes(kind):
+@pytest.mark.parametrize("dtypes,message", [
+    ({0: np.float32}, "got x float32, h0 float64, Wx float64"),
+    ({4: np.float32}, r"got x float64, .*, b\w? float32"),
+    ({1: np.int64}, "got x float64, h0 int64,"),
+    ({i: np.int64 for i in range(6)}, "got x int64, h0 int64"),
+    ({i: np.float16 for i in range(6)}, "got x float16, h0 float16"),
+    ({i: np.float32 for i in range(6)} | {3: np.float16}, "got x float32, .*, Wh float16"),
+    ({0: bool}, "got x bool"),
+], ids=["x-f32", "b-f32", "h0-int", "int", "f16", "f32-Wh-f16", "bool"])
+def test_forward_rejects_mixed_and_non_float_dtypes_with_a_type_error(kind, dtypes, message):
+    """A dtype error is a TypeError, as in conv_forward and the pooling layers."""
     arrays = inputs(kind, (2, 3, 4, 5))
-    mixed = [arrays[0].astype(np.float32), *arrays[1:]]
-    with pytest.raises(TypeError, match=r"must all be float32 or all float64; "
-                                        r"got x float32, h0 float64, Wx float64"):
-        layer(kind)[0](*mixed)
-    with pytest.raises(TypeError, match="all float64; got x int64"):
-        layer(kind)[0](*[a.astype(np.int64) for a in arrays])
+    arrays = [a.astype(dtypes.get(i, a.dtype)) for i, a in enumerate(arrays)]
+    with pytest.raises(TypeError, match=f"{kind}_forward: .* must all be float32 or all "
+                                        f"float64; {message}"):
+        layer(kind)[0](*arrays)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_a_wrong_shape_is_a_value_error_whatever_the_dtype(kind):
+    arrays = [a.astype(np.int64) for a in inputs(kind, (2, 3, 4, 5))]
+    arrays[2] = arrays[2][:-1]
+    with pytest.raises(ValueError, match=f"{kind}_forward: Wx must have shape"):
+        layer(kind)[0](*arrays)
 
 
 @pytest.mark.parametrize("kind", LAYERS)
