@@ -1,9 +1,11 @@
-"""``layerlab``: grade submissions, run public checks, list assignments.
+"""``layerlab``: grade submissions (one, or a class), run public checks, list assignments,
+release the student bundle.
 
-Exit codes: 0 grading ran (whatever the score) or the release was written; 1 the score is under
-``--fail-under``, or the release was refused (stubs that differ from their solutions, or a secret
-found in the bundle); 2 a usage error (bad path, unknown assignment, malformed config); 3 an
-internal grader error (the report is still printed and written); 130 interrupted.
+Exit codes: 0 grading ran (whatever the score), a batch gave every submission its row, or the
+release was written; 1 the score is under ``--fail-under``, or the release was refused (stubs
+that differ from their solutions, or a secret found in the bundle); 2 a usage error (bad path,
+unknown assignment, malformed config); 3 an internal grader error (the report is still printed
+and written; in a batch, some row's); 130 interrupted (finished results kept).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import traceback
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from grader import export, release, report, spec
+from grader import batch, export, release, report, spec
 from grader.grade import DEFAULT_SEED, grade, plan
 from grader.progress import progress as progress_of
 from grader.results import TaskResult
@@ -42,6 +46,23 @@ examples:
   layerlab check a1 --task a1.relu          # one task only
 
 Runs the public checks only; the grade also uses hidden tests on random inputs."""
+
+EPILOG_BATCH = """\
+examples:
+  layerlab batch submissions/ --assignment a1 --out grades/
+  layerlab batch gradescope_export.zip -a a1 --out grades/ --jobs 2
+  layerlab batch classroom-clones/ -a a2 --out grades/ --force     # regrade everything
+  layerlab batch submissions/ -a a1 --out grades/ --cluster tcp://scheduler:8786
+
+SUBMISSIONS: one folder or .zip per student, Gradescope's "Export Submissions" (folder or zip,
+with submission_metadata.yml), Canvas's download (files named name_userid_subid_file), or a
+folder of GitHub Classroom clones. Written to --out: gradebook.csv (one row per student: points
+per task, total, percent, status, seconds, protections), results/<student>.json and
+feedback/<student>.txt. A rerun grades only what changed (files, assignment or grader); an
+interrupted batch keeps every finished row and resumes when run again. Each student's seed comes
+from --seed and the student's id, so verdicts do not depend on order or machine.
+Exit codes: 0 every submission has its row (a bad one says why in it), 2 usage error, 3 a grader
+error in some row, 130 interrupted (finished rows kept)."""
 
 EPILOG_RELEASE = """\
 examples:
@@ -90,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check only this task (repeatable), e.g. --task a1.relu")
     _details_option(c)
 
+    b = sub.add_parser("batch", help="grade a whole class into a CSV gradebook",
+                       description="Grade every submission in SUBMISSIONS, each in its own "
+                       "sandbox, into a gradebook with results and feedback per student.",
+                       epilog=EPILOG_BATCH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder (or .zip) of submissions, one per student")
+    b.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. a1")
+    b.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for gradebook.csv, results/ and feedback/")
+    b.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                   help="submissions graded at once (default: the machine's cores)")
+    b.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"batch seed; each student's comes from it and their id "
+                   f"(default {DEFAULT_SEED})")
+    b.add_argument("--task", action="append", metavar="ID", help="grade only this task")
+    b.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    b.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Dask cluster (e.g. tcp://host:8786; needs .[cluster])")
+
     r = sub.add_parser("release", help="write the student bundle (no solutions, no hidden tests)",
                        description="Write the bundle students get: stubs, handouts, public "
                        "checks, the grader and core_ext's sources, never the instructor's files.",
@@ -130,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(console)
+        if args.command == "batch":
+            return _batch(console, errors, args)
         if args.command == "release":
             return _release(console, errors, args.out, args.assignment, args.force)
         if args.command == "check":
@@ -176,6 +218,50 @@ def _run(console, errors, assignment, path, seed, *, hidden, json_path=None, jun
         errors.print(f"layerlab: score {result.percent:.1f} % is under --fail-under {fail_under:g}")
         return EXIT_FAIL_UNDER
     return code
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
+    return value
+
+
+def _batch(console, errors, args) -> int:
+    assignment = spec.get(args.assignment)
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=errors, transient=False) as bar:
+        task = bar.add_task(f"grading {assignment.id}", total=None, failed="")
+
+        def advance(done: int, total: int, failed: int) -> None:
+            bar.update(task, completed=done, total=total,
+                       failed=f"{failed} not graded" if failed else "")
+
+        summary = batch.run(args.submissions, assignment, args.out, jobs=args.jobs,
+                            seed=args.seed, force=args.force, tasks=args.task,
+                            cluster=args.cluster, progress=advance)
+    rows = summary.rows
+    scored = [r.outcome["percent"] for r in rows if r.outcome["status"] == "graded"]
+    mean = f" (mean {sum(scored) / len(scored):.1f} %)" if scored else ""
+    console.print(f"{len(rows)} rows in {args.out / batch.GRADEBOOK}: {len(scored)} graded"
+                  f"{mean}, {len(rows) - len(scored)} not; {summary.reused} unchanged since "
+                  "the last run and not graded again", markup=False, soft_wrap=True)
+    for row in rows:
+        if row.outcome["status"] != "graded":
+            console.print(f"  {row.student}: {row.outcome['status']}: "
+                          f"{row.outcome.get('message', '')}", markup=False, soft_wrap=True)
+    if summary.interrupted:
+        errors.print(f"layerlab: interrupted: {len(rows)} rows kept, {summary.pending} still to "
+                     "grade; run the same command again to grade the rest", markup=False)
+        return EXIT_INTERRUPTED
+    if any(r.outcome["status"] == "grader error" for r in rows):
+        return EXIT_INTERNAL
+    return EXIT_OK
 
 
 def _release(console, errors, out: Path, ids, force: bool) -> int:
