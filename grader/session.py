@@ -143,12 +143,15 @@ class WorkerSession:
 
     # -- calls -------------------------------------------------------------------------------
     def call(self, module: str, func: str, args: tuple, kwargs: dict, keep=(), *,
-             target: wire.Handle | None = None, return_args: bool = False) -> object:
+             target: wire.Handle | None = None, return_args: bool = False,
+             many: list[tuple] | None = None, pick: int | None = None) -> object:
         """Run ``module.func(*args, **kwargs)`` (or ``target.func(...)``) in the worker.
 
         ``keep`` lists the positions of a returned tuple to leave in the worker as handles
         (``-1``: the whole result); with ``return_args`` the reply is ``(value, args)``, the
         positional arguments as the function left them (for parameter dicts updated in place).
+        With ``many`` (a list of argument tuples; ``args`` unused) the function is called on each
+        in one request and the reply is the list of values, element ``pick`` of each.
         """
         if func in self._hung:
             raise StudentError(self._hung[func], kind="timeout")
@@ -164,10 +167,15 @@ class WorkerSession:
             self._import(module)
         record = Call(func)
         self.calls.append(record)
+        if many is not None:
+            message = {"op": "map", "module": module, "func": func, "kwargs": kwargs,
+                       "calls": [list(a) for a in many], "pick": pick}
+        else:
+            message = {"op": "call", "module": module, "func": func, "target": target,
+                       "args": list(args), "kwargs": kwargs, "keep": list(keep),
+                       "return_args": return_args}
         try:
-            reply = self._request({"op": "call", "module": module, "func": func, "target": target,
-                                   "args": list(args), "kwargs": kwargs, "keep": list(keep),
-                                   "return_args": return_args}, f"calling {func}")
+            reply = self._request(message, f"calling {func}")
         except StudentError as err:
             if err.kind == "timeout":
                 self._hung[func] = f"{func} timed out after {self.limits.call_timeout:g} s " \
@@ -176,6 +184,9 @@ class WorkerSession:
         record.output = str(reply.get("output", ""))[:100_000]
         warned = reply.get("warnings")
         record.warnings = [str(w) for w in warned[:10]] if isinstance(warned, list) else []
+        if many is not None and not (isinstance(reply["value"], list)
+                                     and len(reply["value"]) == len(many)):
+            self._fail_protocol("the worker sent a malformed reply")
         if return_args:
             args_after = reply.get("args")
             if not isinstance(args_after, list) or len(args_after) != len(args):

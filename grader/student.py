@@ -39,6 +39,16 @@ class Student:
         result = self._session.call(self._module(name), name, args, kwargs, keep=(1,))
         return expect_tuple(result, ("out", "cache"), name)
 
+    def many(self, name: str, calls: list[tuple], *, pick: int | None = None,
+             chunk: int = 64) -> list:
+        """``name(*args)`` for each ``args`` in ``calls``, in requests of up to ``chunk`` calls
+        (each request has the call timeout): the values, element ``pick`` of each tuple."""
+        module, values = self._module(name), []
+        for start in range(0, len(calls), chunk):
+            values += self._session.call(module, name, (), {}, many=calls[start:start + chunk],
+                                         pick=pick)
+        return values
+
     def with_args(self, name: str, *args, **kwargs) -> tuple[object, tuple]:
         """Call ``name`` and also return its positional arguments as the call left them
         (e.g. ``bn_param`` with updated running statistics)."""

@@ -207,7 +207,26 @@ class Worker:
         self.handles.clear()
         return {"ok": True, "value": None}
 
-    OPS = {"call": call, "getattr": attribute, "import": load, "release": release}
+    def call_many(self, req):
+        """One function called on each argument list of ``req["calls"]`` in turn (the points
+        of a numerical gradient): the values in order, element ``pick`` of each tuple returned
+        (the output of a forward, the loss of a loss function) when ``pick`` is given."""
+        values, printed, notes = [], [], []
+        pick = req.get("pick")
+        for args in req["calls"]:
+            reply = self.call({"module": req["module"], "func": req["func"], "args": args,
+                               "kwargs": req["kwargs"]})
+            value = reply["value"]
+            if pick is not None and isinstance(value, tuple) and len(value) > pick:
+                value = value[pick]
+            values.append(value)
+            printed.append(reply["output"])
+            notes += reply["warnings"]
+        return {"ok": True, "value": values, "output": "".join(printed)[:MAX_CAPTURE],
+                "warnings": notes[:10]}
+
+    OPS = {"call": call, "map": call_many, "getattr": attribute, "import": load,
+           "release": release}
 
     def serve(self, fd_in, fd_out, ready):
         wire.send(fd_out, wire.encode(ready))

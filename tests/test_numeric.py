@@ -28,6 +28,10 @@ class FakeStudent:
     def method(self, obj, name, *args):
         return getattr(obj, name)(*args)
 
+    def many(self, name, calls, *, pick=None):
+        values = [self._functions[name](*args) for args in calls]
+        return [v[pick] if pick is not None and isinstance(v, tuple) else v for v in values]
+
 
 def affine_forward(x, w, b):
     return x.reshape(len(x), -1) @ w + b, (x, w)

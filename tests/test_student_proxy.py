@@ -21,6 +21,11 @@ class Net:
         self.steps += 1
         return float(X.sum())
 
+def square_forward(x, seconds=0.0):
+    time.sleep(seconds)
+    print("called")
+    return x ** 2, {"x": x, "big": np.zeros(10)}
+
 def batchnorm_forward(x, bn_param):
     bn_param["running_mean"] = 0.9 * bn_param.get("running_mean", 0.0) + 0.1 * x.mean(axis=0)
     return x - x.mean(axis=0), None
@@ -33,7 +38,8 @@ def student(tmp_path_factory):
     (folder / "model.py").write_text(SOURCE)
     session = WorkerSession(folder)
     session.limits.call_timeout = 1.0
-    yield Student(session, {"Net": "model", "batchnorm_forward": "model"})
+    yield Student(session, {"Net": "model", "batchnorm_forward": "model",
+                            "square_forward": "model"})
     session.close()
 
 
@@ -68,3 +74,23 @@ def test_timeout_block_allows_longer_calls_then_restores_the_limit(student):
         assert student.method(net, "train", np.ones(1), 1.5) == 1.0
     with pytest.raises(StudentError, match="timed out after 1 s"):
         student.method(student.new("Net", 2), "train", np.ones(1), 1.5)
+
+
+def test_many_calls_go_in_requests_of_a_chunk_each_and_pick_their_output(student):
+    session = student._session
+    before = len(session.calls)
+    points = [(np.array([float(i), 2.0]),) for i in range(5)]
+    values = student.many("square_forward", points, pick=0, chunk=2)
+    assert [v.tolist() for v in values] == [[float(i) ** 2, 4.0] for i in range(5)]
+    assert len(session.calls) - before == 3  # 5 calls in requests of 2, 2 and 1
+    assert session.calls[-1].output == "called\n"
+    whole = student.many("square_forward", points[:1])
+    assert isinstance(whole[0], tuple) and whole[0][1]["big"].shape == (10,)
+
+
+def test_a_hanging_call_among_many_times_out_once(student):
+    calls = [(np.ones(2), 0.0), (np.ones(2), 5.0)]
+    with pytest.raises(StudentError, match="timed out"):
+        student.many("square_forward", calls, pick=0)
+    with pytest.raises(StudentError, match="in an earlier test; not run again"):
+        student.square_forward(np.ones(2))
