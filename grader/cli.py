@@ -1,11 +1,12 @@
 """``layerlab``: grade submissions (one, or a class), run public checks, list assignments,
-release the student bundle.
+release the student bundle, export a Gradescope autograder or a GitHub Classroom template.
 
 Exit codes: 0 grading ran (whatever the score), a batch gave every submission its row, or the
-release was written; 1 the score is under ``--fail-under``, or the release was refused (stubs
-that differ from their solutions, or a secret found in the bundle); 2 a usage error (bad path,
-unknown assignment, malformed config); 3 an internal grader error (the report is still printed
-and written; in a batch, some row's); 130 interrupted (finished results kept).
+release or export was written; 1 the score is under ``--fail-under``, or the release (also the
+one inside a Classroom template) was refused (stubs that differ from their solutions, or a
+secret found in the bundle); 2 a usage error (bad path, unknown assignment, malformed config);
+3 an internal grader error (the report is still printed and written; in a batch, some row's);
+130 interrupted (finished results kept).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from grader import batch, export, release, report, spec
+from grader import batch, classroom, export, gradescope, release, report, spec
 from grader.grade import DEFAULT_SEED, grade, plan
 from grader.progress import progress as progress_of
 from grader.results import TaskResult
@@ -76,6 +77,22 @@ solutions/, hidden tests or the lists of known mistakes. Before writing anything
 every stub has its solution's names, signatures and docstrings and is still a stub, then scans
 the bundle for lines of the instructor-only files. Exit codes: 0 written, 1 refused (each
 problem named), 2 usage error."""
+
+EPILOG_EXPORT = """\
+examples:
+  layerlab export gradescope --assignment a1 --out autograder.zip
+  layerlab export github-classroom --assignment a1 --out ../a1-template
+  layerlab export github-classroom -a a1 --out ../a1-template --hidden-from prof/layerlab-full
+
+gradescope: the zip to upload as the assignment's autograder: setup.sh (installs Python 3.11+
+if needed and LayerLab, with the solutions and hidden tests, into a venv), run_autograder
+(grades /autograder/submission into /autograder/results/results.json, a score-0 one saying why
+when grading fails) and the source. It is the instructor's upload: never give it to students.
+github-classroom: a template repository: the student release plus .github/workflows/classroom.yml,
+which grades every push and reports the points per task to Classroom; public checks only, or
+with the hidden tests of the private repository --hidden-from, read with the token secret
+--hidden-secret (default LAYERLAB_HIDDEN_TOKEN). Its README says what protects what.
+Exit codes: 0 written, 1 the release inside the template was refused, 2 usage error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="release only this assignment (repeatable; default: all)")
     r.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
 
+    e = sub.add_parser("export", help="write a Gradescope autograder or a GitHub Classroom "
+                       "template", description="Write what grades on Gradescope or GitHub "
+                       "Classroom.", epilog=EPILOG_EXPORT,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    targets = e.add_subparsers(dest="target", required=True, metavar="TARGET")
+    for name, help_, out, what in (
+            ("gradescope", "the autograder zip (instructor-only)", "ZIP", "the zip to write"),
+            ("github-classroom", "a student-repository template", "DIR",
+             "the template's folder (new or empty)")):
+        t = targets.add_parser(name, help=help_, description=f"Write {help_}.",
+                               epilog=EPILOG_EXPORT,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        t.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. a1")
+        t.add_argument("--out", type=Path, required=True, metavar=out, help=what)
+        t.add_argument("--force", action="store_true", help=f"replace an existing {out}")
+    gh = targets.choices["github-classroom"]
+    gh.add_argument("--hidden-from", metavar="REPO",
+                    help="the instructor's private GitHub repository (owner/name or its URL) "
+                    "whose hidden tests the workflow grades with (default: public checks only)")
+    gh.add_argument("--hidden-secret", default=classroom.DEFAULT_SECRET, metavar="NAME",
+                    help=f"the secret holding a token that reads it (default "
+                    f"{classroom.DEFAULT_SECRET})")
+
     sub.add_parser("list", help="list assignments, their tasks and points",
                    description="List every assignment with its tasks and the points of their "
                    "public and hidden tests.", epilog="example:\n  layerlab list",
@@ -174,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return _batch(console, errors, args)
         if args.command == "release":
             return _release(console, errors, args.out, args.assignment, args.force)
+        if args.command == "export":
+            return _export(console, errors, args)
         if args.command == "check":
             assignment = spec.get(args.assignment)
             return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
@@ -281,6 +323,35 @@ def _release(console, errors, out: Path, ids, force: bool) -> int:
     console.print(f"students: cd {done.out} && python3 -m venv .venv && "
                   f".venv/bin/pip install -e . && .venv/bin/layerlab check "
                   f"{done.assignments[0].id}", markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _export(console, errors, args) -> int:
+    if args.target == "gradescope":
+        done = gradescope.bundle(args.out, args.assignment, force=args.force)
+        console.print(f"wrote {done.out}: the Gradescope autograder of {done.assignment.id} "
+                      f"({done.assignment.title}), {len(done.files)} files: setup.sh, "
+                      "run_autograder and LayerLab with the solutions and hidden tests",
+                      markup=False, soft_wrap=True)
+        console.print("upload it as the assignment's autograder; it is instructor-only: never "
+                      "give it to students", markup=False, soft_wrap=True)
+        return EXIT_OK
+    try:
+        done = classroom.template(args.out, args.assignment, hidden_from=args.hidden_from,
+                                  secret=args.hidden_secret, force=args.force)
+    except release.ReleaseRefused as refused:
+        errors.print(f"layerlab: export refused: the student release in it has "
+                     f"{len(refused.problems)} problem(s); nothing was written:", markup=False)
+        for problem in refused.problems:
+            errors.print(f"  - {problem}", markup=False)
+        return EXIT_FAIL_UNDER
+    grading = (f"with the hidden tests of {done.hidden_from} (add the secret {done.secret})"
+               if done.hidden_from else "public checks only (no --hidden-from)")
+    console.print(f"wrote {done.out}: the GitHub Classroom template of {done.assignment.id}, "
+                  f"{len(done.files)} files; {classroom.WORKFLOW} grades every push, "
+                  f"{grading}", markup=False, soft_wrap=True)
+    console.print("push it to a template repository and choose it in the Classroom assignment; "
+                  "its README says what protects what", markup=False, soft_wrap=True)
     return EXIT_OK
 
 
