@@ -1,0 +1,172 @@
+"""Throughput of `layerlab batch` on a generated class of A1 submissions.
+
+    python bench/bench_batch.py                 # 200 students, --jobs 2 (this machine's cores)
+    python bench/bench_batch.py --quick         # 5 students: a smoke run (the test suite's)
+
+The class mixes, in a fixed order: perfect submissions (the reference), partial ones (the
+mutants of tests/mutants/a1.py, one bug each), untouched stubs, correct alternatives
+(ALTERNATIVES of the same corpus) and 10 % hostile ones from tests/hostile/corpus.py (a busy
+loop, a hung import, a crash of the worker, a memory bomb, ...). It is graded twice with the
+same options: the whole mix, then its non-hostile part alone, each from an empty --out (nothing
+reused). Reported: submissions per minute for each, the slowest rows, and whether every row is
+present and equal to grading that submission alone (grade() with the student's seed) for a
+sample spread over every kind (--alone N; 0 skips it). Targets (issue 13): >= 40 per minute
+for the whole mix, >= 60 for the non-hostile part, on this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from grader import batch, spec  # noqa: E402
+from grader.grade import DEFAULT_SEED, grade  # noqa: E402
+from hostile import corpus as hostile  # noqa: E402
+from mutants import a1  # noqa: E402
+from mutants.common import build  # noqa: E402
+
+A1 = spec.get("a1")
+HOSTILE_SHARE = 0.10
+TARGETS = {"whole mix": 40.0, "non-hostile part": 60.0}  # submissions per minute
+
+
+def make_class(root: Path, students: int) -> dict[str, str]:
+    """Write the class into ``root``; returns student -> kind."""
+    hostile_count = max(1, round(students * HOSTILE_SHARE))
+    cases = [c for c in hostile.CORPUS if c.slow] + [c for c in hostile.CORPUS if not c.slow]
+    placeholders = {"@ROOT@": str(ROOT), "@HOME@": str(Path.home()),
+                    "@PWNED@": f"/tmp/layerlab-pwned-bench-{os.getpid()}-",
+                    "@CANARY@": str(root.parent / "canary")}
+    (root.parent / "canary").write_text("canary")
+    kinds: dict[str, str] = {}
+    every = students // hostile_count  # hostile ones spread evenly through the class
+    others = students - hostile_count
+    made = 0
+    for i in range(students):
+        name = f"s{i:03d}"
+        dest = root / name
+        if i % every == 0 and made < hostile_count:
+            hostile.build(cases[made % len(cases)], dest, placeholders)
+            made += 1
+            kinds[name] = "hostile"
+            continue
+        slot = others % 10
+        others -= 1
+        if slot < 3:
+            _copy_reference(dest)
+            kinds[name] = "perfect"
+        elif slot < 7:
+            build(a1.REFERENCE, a1.MUTANTS[i % len(a1.MUTANTS)], dest)
+            kinds[name] = "partial"
+        elif slot < 8:
+            shutil.copytree(A1.folder, dest, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+            kinds[name] = "stubs"
+        else:
+            build(a1.REFERENCE, a1.ALTERNATIVES[i % len(a1.ALTERNATIVES)], dest)
+            kinds[name] = "alternative"
+    return kinds
+
+
+def _copy_reference(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for module in A1.modules:
+        shutil.copy(a1.REFERENCE / f"{module}.py", dest / f"{module}.py")
+
+
+def timed_batch(submissions: Path, out: Path, jobs: int) -> tuple[float, batch.Summary]:
+    started = time.perf_counter()
+    summary = batch.run(submissions, A1, out, jobs=jobs, seed=DEFAULT_SEED)
+    return time.perf_counter() - started, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--alone", type=int, default=20,
+                        help="rows compared with grading that submission alone (0: none)")
+    parser.add_argument("--quick", action="store_true",
+                        help="5 students (one hostile), 2 compared alone: a smoke run")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args()
+    if args.quick:
+        args.students, args.alone = 5, 2
+    console = Console(highlight=False, width=110)
+    figures: dict = {"students": args.students, "jobs": args.jobs,
+                     "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "")}
+    with tempfile.TemporaryDirectory(prefix="layerlab-bench-batch-") as tmp:
+        tmp = Path(tmp)
+        whole, calm = tmp / "class", tmp / "calm"
+        kinds = make_class(whole, args.students)
+        calm.mkdir()
+        for name, kind in kinds.items():
+            if kind != "hostile":
+                shutil.copytree(whole / name, calm / name)
+        counts = {k: list(kinds.values()).count(k) for k in dict.fromkeys(kinds.values())}
+        console.print(f"class of {args.students}: " + ", ".join(f"{n} {k}" for k, n in
+                                                                counts.items()))
+        table = Table(title=f"layerlab batch, --jobs {args.jobs}", title_justify="left")
+        for column in ("run", "submissions", "seconds", "per minute", "target", "met",
+                       "rows", "slowest row"):
+            table.add_column(column, justify="left" if column == "run" else "right")
+        results = {}
+        for label, folder in (("whole mix", whole), ("non-hostile part", calm)):
+            seconds, summary = timed_batch(folder, tmp / f"out-{len(results)}", args.jobs)
+            n = sum(1 for _ in folder.iterdir())
+            rate = 60 * n / seconds
+            slowest = max(summary.rows, key=lambda r: r.outcome["seconds"])
+            met = rate >= TARGETS[label]
+            table.add_row(label, str(n), f"{seconds:.1f}", f"{rate:.1f}",
+                          f">= {TARGETS[label]:g}", "yes" if met else "NO",
+                          f"{len(summary.rows)}/{n}",
+                          f"{slowest.student} ({kinds[slowest.student]}) "
+                          f"{slowest.outcome['seconds']:.1f} s")
+            results[label] = summary
+            figures[label] = {"submissions": n, "seconds": round(seconds, 2),
+                              "per_minute": round(rate, 2), "target": TARGETS[label], "met": met,
+                              "rows": len(summary.rows)}
+        console.print(table)
+        figures["alone"] = compare_alone(console, whole, results["whole mix"], kinds, args.alone)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def compare_alone(console, folder: Path, summary: batch.Summary, kinds: dict, count: int) -> dict:
+    """Grade ``count`` submissions alone, spread over the kinds, and compare with their rows."""
+    rows = {r.student: r for r in summary.rows}
+    by_kind: dict[str, list[str]] = {}
+    for name, kind in kinds.items():
+        by_kind.setdefault(kind, []).append(name)
+    sample: list[str] = []
+    while len(sample) < min(count, len(kinds)):
+        for names in by_kind.values():
+            if names and len(sample) < count:
+                sample.append(names.pop(0))
+    differ = []
+    for name in sample:
+        alone = grade(folder / name, A1, seed=batch.student_seed(DEFAULT_SEED, name))
+        tasks = rows[name].outcome.get("tasks", {})
+        mine = {t.task: round(t.score, 4) for t in alone.tasks()}
+        theirs = {t: round(v[0], 4) for t, v in tasks.items()}
+        if mine != theirs:
+            differ.append(name)
+    if sample:
+        said = "all equal" if not differ else f"DIFFERENT: {', '.join(differ)}"
+        console.print(f"{len(sample)} rows graded again alone ({', '.join(by_kind)}): {said}")
+    return {"compared": len(sample), "different": differ}
+
+
+if __name__ == "__main__":
+    main()
