@@ -22,10 +22,12 @@ and grader are unchanged, so an interrupted batch resumes where it stopped.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as futures
 import csv
 import hashlib
 import io
+import base64
 import json
 import multiprocessing
 import os
@@ -35,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -313,34 +316,61 @@ def grade_job(job: dict) -> dict:
     }
 
 
+class _JobServer:
+    """A grading process of our own, kept for the jobs of one Dask worker process: Dask runs
+    tasks in threads of daemonic processes, and grading wants a main thread (pytest's timeouts
+    and signals) and worker processes of its own. Jobs go in and outcomes come back as lines of
+    JSON on its pipes, written by the grader's own code; a fresh Python per job would pay its
+    start-up (a second or so) every time."""
+
+    _lock = threading.Lock()
+    _proc: subprocess.Popen | None = None
+
+    @classmethod
+    def grade(cls, job: dict, timeout: float) -> dict:
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen([sys.executable, "-m", "grader.batch", "--serve"],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             text=True, bufsize=1)
+            proc = cls._proc
+            line = json.dumps({**job, "archive": base64.b64encode(job["archive"]).decode()})
+            timer = threading.Timer(timeout, proc.kill)
+            timer.start()
+            try:
+                proc.stdin.write(line + "\n")
+                proc.stdin.flush()
+                reply = proc.stdout.readline()
+            except (BrokenPipeError, OSError):
+                reply = ""
+            finally:
+                timer.cancel()
+            if not reply:
+                proc.kill()
+                cls._proc = None
+                return _grader_error(f"the grading process stopped (exit code {proc.wait()})")
+            return json.loads(reply)
+
+
 def grade_job_in_child(job: dict, timeout: float = 3600) -> dict:
-    """:func:`grade_job` in a fresh Python process of its own: what a Dask worker runs. Its tasks
-    run in daemonic processes' threads, and grading wants a main thread (pytest's timeouts and
-    signals) and worker processes of its own. The job goes in and the outcome comes back as
-    files of plain JSON, written by the grader's own code."""
-    with tempfile.TemporaryDirectory(prefix="layerlab-job-") as tmp:
-        folder = Path(tmp)
-        (folder / "submission.zip").write_bytes(job["archive"])
-        (folder / "job.json").write_text(json.dumps({k: v for k, v in job.items()
-                                                      if k != "archive"}))
-        try:
-            proc = subprocess.run([sys.executable, "-m", "grader.batch", str(folder)],
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return _grader_error(f"grading took more than {timeout:g} s")
-        try:
-            return json.loads((folder / "outcome.json").read_text())
-        except (OSError, ValueError):
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-            return _grader_error(f"the grading process failed: {tail[0]}")
+    """:func:`grade_job` in the grading process of this Dask worker (see :class:`_JobServer`)."""
+    return _JobServer.grade(job, timeout)
 
 
-def _job_main(folder: Path) -> None:
-    """``python -m grader.batch FOLDER``: grade FOLDER/job.json's job, write outcome.json."""
-    job = json.loads((folder / "job.json").read_text())
-    job["archive"] = (folder / "submission.zip").read_bytes()
-    outcome = grade_job(job)
-    export._atomic_write(folder / "outcome.json", json.dumps(outcome))
+def _serve() -> None:
+    """``python -m grader.batch --serve``: grade each job line from stdin, one outcome line to
+    stdout each; everything else anything prints goes to stderr."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for line in sys.stdin:
+        job = json.loads(line)
+        job["archive"] = base64.b64decode(job["archive"])
+        try:
+            outcome = grade_job(job)
+        except Exception as exc:  # noqa: BLE001 - the job's row says so; the server goes on
+            outcome = _grader_error(f"{type(exc).__name__}: {exc}")
+        replies.write(json.dumps(outcome) + "\n")
 
 
 # -- the batch ---------------------------------------------------------------------------------
@@ -451,9 +481,9 @@ def _prepare(entry: Entry, spec, version, seed, tasks, out, force) -> tuple[Row,
                 and earlier.get("outcome", {}).get("status") in ("graded", "not graded"):
             row.outcome = {**earlier["outcome"], "reused": True}
             return row, None
-    job = {"student": entry.student, "archive": archive, "assignment": spec.id,
+    job = {"student": entry.student, "assignment": spec.id, "fingerprint": row.fingerprint,
            "seed": student_seed(seed, entry.student), "tasks": tasks, "label": entry.label}
-    return row, job
+    return row, job  # packed again when sent: a class's archives are never all in memory
 
 
 def _not_graded(message: str) -> dict:
@@ -463,7 +493,10 @@ def _not_graded(message: str) -> dict:
 
 def _execute(todo: list[tuple[Entry, dict]], jobs: int | None,
              cluster: str | None) -> Iterator[tuple[str, dict]]:
-    """Grade the jobs; yield (student, outcome) as each finishes."""
+    """Grade the jobs; yield (student, outcome) as each finishes. At most two jobs per
+    process are in flight, each packed as it is sent. A job whose grading process died is
+    sent once more, to a new pool (the death may have been another job's doing); a second
+    death is its row's grader error."""
     if not todo:
         return
     if cluster is not None:
@@ -471,25 +504,40 @@ def _execute(todo: list[tuple[Entry, dict]], jobs: int | None,
         return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("forkserver")
-    queue = list(todo)
+    queue, deaths = collections.deque(todo), collections.Counter()
     while queue:
         pool = futures.ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=25,
                                            initializer=_ignore_interrupts)
-        pending = {pool.submit(grade_job, job): (entry, job) for entry, job in queue}
-        queue = []
+        inflight: dict[futures.Future, tuple[Entry, dict]] = {}
         try:
-            for future in futures.as_completed(pending):
-                entry, job = pending[future]
-                try:
-                    yield entry.student, future.result()
-                except futures.process.BrokenProcessPool:
-                    # a grading process died (killed from outside, out of memory): this job
-                    # failed, the others are regraded in a new pool
-                    yield entry.student, _grader_error("the grading process died")
-                    queue = [pending[f] for f in pending if not f.done()]
+            while queue or inflight:
+                while queue and len(inflight) < 2 * jobs:
+                    entry, job = queue.popleft()
+                    try:
+                        packed = {**job, "archive": pack(entry)}
+                    except (OSError, ValueError) as exc:
+                        yield entry.student, _not_graded(f"cannot read the submission: {exc}")
+                        continue
+                    inflight[pool.submit(grade_job, packed)] = (entry, job)
+                done, _ = futures.wait(inflight, return_when=futures.FIRST_COMPLETED)
+                broken = []
+                for future in done:
+                    entry, job = inflight.pop(future)
+                    try:
+                        yield entry.student, future.result()
+                    except futures.process.BrokenProcessPool:
+                        broken.append((entry, job))
+                    except Exception as exc:  # noqa: BLE001 - one row's error, not the batch's
+                        yield entry.student, _grader_error(f"{type(exc).__name__}: {exc}")
+                if broken:  # a process died (killed from outside, out of memory)
+                    for entry, job in [*broken, *inflight.values()]:
+                        deaths[entry.student] += 1
+                        if deaths[entry.student] > 1:
+                            yield entry.student, _grader_error("the grading process died")
+                        else:
+                            queue.appendleft((entry, job))
+                    inflight.clear()
                     break
-                except Exception as exc:  # noqa: BLE001 - one row's error, not the batch's
-                    yield entry.student, _grader_error(f"{type(exc).__name__}: {exc}")
         except BaseException:
             _terminate(pool)
             raise
@@ -531,15 +579,30 @@ def _on_cluster(todo: list[tuple[Entry, dict]], address: str) -> Iterator[tuple[
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        pending = {client.submit(grade_job_in_child, job, key=f"layerlab-{job['student']}-"
-                                 f"{hashlib.sha256(job['archive']).hexdigest()[:12]}",
-                                 pure=False): entry for entry, job in todo}
-        for future in as_completed(pending):
-            entry = pending[future]
+        window = 2 * max(1, sum(client.nthreads().values()))
+        queue, inflight, running = collections.deque(todo), {}, as_completed()
+
+        def send() -> Iterator[tuple[str, dict]]:
+            while queue and len(inflight) < window:
+                entry, job = queue.popleft()
+                try:
+                    packed = {**job, "archive": pack(entry)}
+                except (OSError, ValueError) as exc:
+                    yield entry.student, _not_graded(f"cannot read the submission: {exc}")
+                    continue
+                future = client.submit(grade_job_in_child, packed, pure=False,
+                                       key=f"layerlab-{job['student']}-{job['fingerprint']}")
+                inflight[future] = entry
+                running.add(future)
+
+        yield from send()
+        for future in running:
+            entry = inflight.pop(future)
             try:
                 yield entry.student, future.result()
             except Exception as exc:  # noqa: BLE001 - one row's error, not the batch's
                 yield entry.student, _grader_error(f"on the cluster: {type(exc).__name__}: {exc}")
+            yield from send()
     finally:
         client.close()
 
@@ -587,4 +650,4 @@ def _number(value: float) -> str:
 
 
 if __name__ == "__main__":
-    _job_main(Path(sys.argv[1]))
+    _serve()

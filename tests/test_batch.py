@@ -229,8 +229,11 @@ def test_ctrl_c_keeps_the_finished_rows_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "grades"
     command = [sys.executable, "-m", "grader", "batch", str(root), "-a", "a1", "--out", str(out),
                "--jobs", "1", "--task", "a1.relu"]
+    scratch = tmp_path / "tmp"  # the batch's staging and its workers' folders live here
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            cwd=ROOT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if (out / batch.GRADEBOOK).is_file() and len(read_gradebook(out)) >= 2:
@@ -242,11 +245,14 @@ def test_ctrl_c_keeps_the_finished_rows_and_a_rerun_finishes(tmp_path):
     assert "run the same command again to grade the rest" in err
     kept = read_gradebook(out)
     assert 2 <= len(kept) < 6 and all(r["status"] == "graded" for r in kept)
-    rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                           env=env)
     assert rerun.returncode == cli.EXIT_OK, rerun.stderr
     assert f"{len(kept)} unchanged since the last run" in rerun.stdout
     assert len(read_gradebook(out)) == 6
-    assert not subprocess.run(["pgrep", "-f", "grader.worker"], capture_output=True).stdout
+    left = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout
+    assert left == "", "workers of the interrupted batch are still running"
+    assert list(scratch.iterdir()) == [], "the interrupted batch left its staging behind"
 
 
 @pytest.mark.slow

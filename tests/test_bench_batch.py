@@ -23,7 +23,8 @@ def test_bench_batch_quick_reports_its_figures(tmp_path):
     assert figures["whole mix"]["submissions"] == figures["whole mix"]["rows"] == 5
     assert figures["non-hostile part"]["rows"] == 4
     for label in ("whole mix", "non-hostile part"):
-        assert figures[label]["per_minute"] > 0 and figures[label]["target"] in (40, 60)
+        assert figures[label]["per_minute"] > 0 and figures[label]["target"] in (">= 40", ">= 60")
         assert f"{figures[label]['per_minute']:.1f}" in run.stdout
     assert figures["alone"] == {"compared": 2, "different": []}
     assert "1 hostile" in run.stdout and "all equal" in run.stdout
+    assert 0 < figures["parent_peak_mb"] < 500
