@@ -15,6 +15,16 @@ SKIPPED = ()
 DEPENDENTS = {"a3.rnn_step": ("a3.rnn",), "a3.lstm_step": ("a3.lstm",),
               "a3.gru_step": ("a3.gru",)}
 
+# The sequence classifier (classifier.py) runs the student's steps and embedding;
+# train_classifier trains it with the student's clipping and Adam. Its training run is slow, so
+# a3.classifier_training is graded for its own mutants only.
+SKIPPED += ("a3.classifier_training",)
+for _task in ("a3.rnn_step", "a3.lstm_step", "a3.gru_step", "a3.embedding"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.classifier", "a3.classifier_training")
+for _task in ("a3.clipping", "a3.adam"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.classifier_training",)
+DEPENDENTS["a3.classifier"] = ("a3.classifier_training",)
+
 
 def _dependents(task: str) -> tuple[str, ...]:
     return DEPENDENTS.get(task, ())
@@ -175,6 +185,37 @@ MUTANTS += [
                     g *= max_norm / total_norm
             return grads, total_norm
         """),
+]
+
+
+# -- the many-to-one sequence classifier (classifier.py) ---------------------------------------
+CLS = "classifier.py"
+_CLASSIFIER_REPLACEMENTS = {  # name: (task, file, old text, new text)
+ "classifier_loss_summed_over_the_batch": ("a3.classifier", CLS,
+    "return float(-log_probs[np.arange(N), y].mean()), dscores / N",
+    "return float(-log_probs[np.arange(N), y].sum()), dscores"),
+ "classifier_embedding_gradient_added_by_fancy_indexing": ("a3.classifier", CLS,
+    'grads["W_embed"] = rnn_layers.word_embedding_backward(dembedded, embed_cache)',
+    'grads["W_embed"] = np.zeros_like(p["W_embed"])\n        grads["W_embed"][x] += dembedded'),
+ "classifier_b_out_gradient_summed_over_the_classes": ("a3.classifier", CLS,
+    "last.T @ dscores, dscores.sum(axis=0)", "last.T @ dscores, dscores.sum(axis=1)"),
+ "classifier_lstm_forget_bias_left_at_zero": ("a3.classifier", CLS,
+    '            params["b"][H:2 * H] = MEMORY_BIAS\n', "            pass\n"),
+ "classifier_float32_grads_left_in_float64": ("a3.classifier", CLS,
+    "return loss, {name: grads[name].astype(self.dtype) for name in p}", "return loss, grads"),
+ "train_classifier_one_epoch": ("a3.classifier_training", CLS,
+    "        for _ in range(epochs):\n", "        for _ in range(1):\n"),
+ "train_classifier_labels_not_shuffled_with_the_sequences": ("a3.classifier_training", CLS,
+    "yield x[batch], y[batch]", "yield x[batch], y[start:start + batch_size]"),
+}
+MUTANTS += replaced(_CLASSIFIER_REPLACEMENTS, _dependents)
+MUTANTS += [  # the forward and its backward changed together: self-consistent, another model
+    _changes("classifier_scores_the_first_hidden_state", "a3.classifier",
+             (CLS, "        last = h[:, -1]\n", "        last = h[:, 0]\n"),
+             (CLS, '        dh[:, -1] = dscores @ p["W_out"].T', '        dh[:, 0] = dscores @ p["W_out"].T')),
+    _changes("classifier_scores_the_sum_over_time", "a3.classifier",
+             (CLS, "        last = h[:, -1]\n", "        last = h.sum(axis=1)\n"),
+             (CLS, '        dh[:, -1] = dscores @ p["W_out"].T', '        dh[:] = (dscores @ p["W_out"].T)[:, None]')),
 ]
 
 
