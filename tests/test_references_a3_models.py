@@ -7,8 +7,11 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from gradients import assert_grad  # tests/gradients.py
-from solutions.a3_rnn import long_range, rnn_layers
+from grader.numeric import numerical_gradient
+from solutions.a3_rnn import digit_names, long_range, model_utils, reversal, rnn_layers
+from solutions.a3_rnn.captioner import DigitCaptioner, train_captioner
 from solutions.a3_rnn.classifier import MEMORY_BIAS, SequenceClassifier, train_classifier
+from solutions.a3_rnn.seq2seq import Seq2Seq, train_seq2seq
 
 
 # == SequenceClassifier and the long-range task (classifier.py, long_range.py) ==================
@@ -183,3 +186,264 @@ def test_classifier_budget_lstm_remembers_where_the_rnn_cannot(seed):
     on other seeds too. The vanilla RNN, trained alike, stays near chance (0.25)."""
     assert long_range_accuracy("lstm", seed) >= 0.99
     assert long_range_accuracy("rnn", seed) <= 0.35
+
+
+# == DigitCaptioner and Seq2Seq (captioner.py, seq2seq.py; data: digit_names.py, reversal.py) ==
+
+MODEL_CELLS = ("rnn", "lstm", "gru")
+# "six" and "is" over a vocabulary of their own letters, the shorter padded with <NULL>
+SMALL_VOCAB = {"<NULL>": 0, "<START>": 1, "<END>": 2, "s": 3, "i": 4, "x": 5}
+SIX_IS = digit_names.encode(["six", "is"], SMALL_VOCAB)
+
+
+def randomised(model, seed, scale=0.5):
+    """The model with every parameter (biases too) drawn at random: no gradient trivially 0."""
+    rng = np.random.default_rng(seed)
+    model.set_params({k: scale * rng.standard_normal(v.shape) for k, v in model.params.items()})
+    return model
+
+
+def assert_model_gradients(model, *batch):
+    """Every gradient of model.loss(*batch) against centred differences of the loss."""
+    _, grads = model.loss(*batch)
+    params = dict(model.params)
+    assert set(grads) == set(params)
+    assert all(grads[k].shape == v.shape and grads[k].dtype == v.dtype for k, v in params.items())
+
+    def loss_with(name, value):
+        model.set_params({**params, name: value})
+        return model.loss(*batch)[0]
+
+    for name, value in params.items():
+        numeric = numerical_gradient(lambda v, name=name: loss_with(name, v), value, h=1e-5)
+        # absolute: a few entries are ~1e-5 of the largest, where relative errors mislead
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+    model.set_params(params)
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+@pytest.mark.parametrize("names", [("six", "is"), ("x",)], ids=["padded", "N1"])
+def test_captioner_gradients_match_numerical_gradients(cell, names):
+    model = randomised(DigitCaptioner(SMALL_VOCAB, 4, 3, 5, cell, seed=0), seed=1)
+    features = np.random.default_rng(2).random((len(names), 4))
+    assert_model_gradients(model, features, digit_names.encode(names, SMALL_VOCAB))
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+@pytest.mark.parametrize("N,lengths", [(3, (1, 4)), (1, (2, 2))], ids=["padded", "N1"])
+def test_seq2seq_gradients_match_numerical_gradients(cell, N, lengths):
+    model = randomised(Seq2Seq(len(reversal.TOKENS), 3, 4, cell, seed=0), seed=1)
+    src, tgt = reversal.reversal_pairs(N, *lengths, seed=3)
+    _, grads = model.loss(src, tgt)
+    assert all(np.any(g) for g in grads.values())  # the encoder's too, through its state
+    assert_model_gradients(model, src, tgt)
+
+
+def step_by_step(cell, params, suffix, tokens, state):
+    """Scores (N, T, V) of a decoder reading `tokens` from `state`, by the step functions alone
+    (not model_utils), and the states after each step."""
+    p = {k.removesuffix(suffix): v for k, v in params.items()}
+    h, c = state if cell == "lstm" else (state, None)
+    scores = []
+    for t in range(tokens.shape[1]):
+        x = p["W_embed"][tokens[:, t]]
+        if cell == "rnn":
+            h, _ = rnn_layers.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+        elif cell == "lstm":
+            h, c, _ = rnn_layers.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+        else:
+            h, _ = rnn_layers.gru_step_forward(x, h, p["Wx"], p["Wh"], p["bx"], p["bh"])
+        scores.append(h @ params["W_vocab"] + params["b_vocab"])
+    return np.stack(scores, axis=1), ((h, c) if cell == "lstm" else h)
+
+
+def masked_loss(scores, targets, null):
+    """The summed cross-entropy of the non-<NULL> targets, divided by N."""
+    shifted = scores - scores.max(axis=2, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    picked = np.take_along_axis(log_probs, targets[..., None], axis=2)[..., 0]
+    return float(-np.sum(picked * (targets != null)) / len(targets))
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+def test_captioner_loss_and_sample_step_by_step(cell):
+    """The loss is the teacher-forced cross-entropy from h0 = features @ W_proj + b_proj (for
+    the LSTM c0 = 0); sample feeds its own choices back and writes <NULL> after <END>."""
+    model = randomised(DigitCaptioner(SMALL_VOCAB, 4, 3, 5, cell, seed=0), seed=4, scale=1.0)
+    p, features = model.params, np.random.default_rng(5).random((2, 4))
+    h0 = features @ p["W_proj"] + p["b_proj"]
+    state = (h0, np.zeros_like(h0)) if cell == "lstm" else h0
+    scores, _ = step_by_step(cell, p, "", SIX_IS[:, :-1], state)
+    assert model.loss(features, SIX_IS)[0] == pytest.approx(masked_loss(scores, SIX_IS[:, 1:], 0))
+    tokens, ended, expected = np.full((2, 1), 1), np.zeros(2, bool), []
+    for _ in range(6):
+        scores, state = step_by_step(cell, p, "", tokens, state)
+        tokens = scores.argmax(axis=2)
+        expected.append(np.where(ended, 0, tokens[:, 0]))
+        ended |= tokens[:, 0] == 2
+    np.testing.assert_array_equal(model.sample(features, 6), np.stack(expected, axis=1))
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+def test_seq2seq_loss_and_translate_step_by_step(cell):
+    """The decoder starts from the encoder's last state ((h, c) for the LSTM) and reads
+    <START> + tgt[:, :-1]; translate feeds its own choices back and writes <NULL> after <END>."""
+    model = randomised(Seq2Seq(len(reversal.TOKENS), 3, 4, cell, seed=0), seed=6, scale=1.0)
+    p = model.params
+    src, tgt = reversal.reversal_pairs(4, 1, 4, seed=8)
+    zero = model_utils.zero_state(cell, 4, 4)
+    _, encoded = step_by_step(cell, {**p, "W_embed_enc": p["W_embed_enc"]}, "_enc", src, zero)
+    tgt_in = np.concatenate([np.ones((4, 1), int), tgt[:, :-1]], axis=1)
+    scores, _ = step_by_step(cell, p, "_dec", tgt_in, encoded)
+    assert model.loss(src, tgt)[0] == pytest.approx(masked_loss(scores, tgt, reversal.NULL))
+    tokens, ended, expected, state = np.ones((4, 1), int), np.zeros(4, bool), [], encoded
+    for _ in range(7):
+        scores, state = step_by_step(cell, p, "_dec", tokens, state)
+        tokens = scores.argmax(axis=2)
+        expected.append(np.where(ended, reversal.NULL, tokens[:, 0]))
+        ended |= tokens[:, 0] == reversal.END
+    np.testing.assert_array_equal(model.translate(src, 7), np.stack(expected, axis=1))
+
+
+def test_captioner_handout_examples():
+    """Uniform scores cost log V per counted step; the hand-wired RNN spells "six" then pads
+    (the public checks' examples)."""
+    model = DigitCaptioner(SMALL_VOCAB, 4, 6, 6, "rnn", seed=0)
+    params = dict(model.params)
+    model.set_params({**params, "W_vocab": np.zeros((6, 6)), "b_vocab": np.zeros(6)})
+    assert model.loss(np.ones((2, 4)), SIX_IS)[0] == pytest.approx(7 * np.log(6) / 2)
+    W_vocab = np.zeros((6, 6))
+    for token, following in ((1, 3), (3, 4), (4, 5), (5, 2), (2, 3)):
+        W_vocab[token, following] = 10.0
+    model.set_params({**params, "W_proj": np.zeros((4, 6)), "W_embed": np.eye(6),
+                      "Wx": 10 * np.eye(6), "Wh": np.zeros((6, 6)), "W_vocab": W_vocab})
+    np.testing.assert_array_equal(model.sample(np.ones((3, 4)), 7), [[3, 4, 5, 2, 0, 0, 0]] * 3)
+
+
+def test_seq2seq_handout_examples():
+    """Uniform scores cost log V per counted step; the hand-wired RNN repeats the source's last
+    token, and a first choice of <END> is followed by <NULL>s (the public checks' examples)."""
+    V = len(reversal.TOKENS)
+    src, tgt = np.array([[0, 4, 5, 6], [7, 8, 9, 10]]), np.array([[6, 5, 4, 2, 0],
+                                                                   [10, 9, 8, 7, 2]])
+    model = Seq2Seq(V, 3, 4, "rnn", seed=0)
+    model.set_params({**model.params, "W_vocab": np.zeros((4, V)), "b_vocab": np.zeros(V)})
+    assert model.loss(src, tgt)[0] == pytest.approx(9 * np.log(V) / 2)
+    eye = np.eye(V)
+    model = Seq2Seq(V, V, V, "rnn", seed=0)
+    model.set_params({**model.params, "W_embed_enc": eye, "Wx_enc": 10 * eye,
+                      "Wh_enc": 0 * eye, "W_embed_dec": eye, "Wx_dec": 0 * eye,
+                      "Wh_dec": 10 * eye, "W_vocab": 10 * eye})
+    np.testing.assert_array_equal(model.translate(src, 3), [[6, 6, 6], [10, 10, 10]])
+    np.testing.assert_array_equal(model.translate(np.array([[4, 2], [5, 2]]), 3),
+                                  [[2, 0, 0], [2, 0, 0]])
+
+
+def test_captioner_and_seq2seq_init():
+    captioner = DigitCaptioner(digit_names.VOCAB, 64, 16, 32, "lstm", seed=3).params
+    assert {k: v.shape for k, v in captioner.items()} == {
+        "W_proj": (64, 32), "b_proj": (32,), "W_embed": (18, 16), "Wx": (16, 128),
+        "Wh": (32, 128), "b": (128,), "W_vocab": (32, 18), "b_vocab": (18,)}
+    for name, std in (("W_proj", 1 / 8), ("W_embed", 1), ("Wx", 1 / 4), ("W_vocab", 32 ** -0.5)):
+        assert captioner[name].std() == pytest.approx(std, rel=0.15), name
+    s2s = Seq2Seq(13, 16, 32, "gru", seed=3).params
+    assert sorted(s2s) == sorted(["W_embed_enc", "Wx_enc", "Wh_enc", "bx_enc", "bh_enc",
+                                  "W_embed_dec", "Wx_dec", "Wh_dec", "bx_dec", "bh_dec",
+                                  "W_vocab", "b_vocab"])
+    assert not np.allclose(s2s["Wh_enc"], s2s["Wh_dec"])
+    assert all(not v.any() for k, v in s2s.items() if k.startswith("b"))
+    f32 = Seq2Seq(13, 4, 5, "lstm", dtype=np.float32, seed=0)
+    src, tgt = reversal.reversal_pairs(3, 2, 4, seed=0)
+    assert all(g.dtype == np.float32 for g in f32.loss(src, tgt)[1].values())
+
+
+def test_train_captioner_and_train_seq2seq_batches_by_their_docstrings():
+    """With learning rate 0 the losses are those of the documented minibatches: a permutation
+    per epoch for the captioner, fresh reversal_pairs from one rng for seq2seq."""
+    features, captions = np.random.default_rng(0).random((7, 4)), SIX_IS[[0, 1, 1, 0, 1, 0, 0]]
+    model = randomised(DigitCaptioner(SMALL_VOCAB, 4, 3, 5, "gru", seed=0), seed=1)
+    rng, expected = np.random.default_rng(9), []
+    for _ in range(2):
+        order = rng.permutation(7)
+        expected += [model.loss(features[b], captions[b])[0] for b in (order[:3], order[3:6],
+                                                                         order[6:])]
+    losses = train_captioner(model, features, captions, epochs=2, batch_size=3,
+                             learning_rate=0.0, seed=9)
+    assert losses == pytest.approx(expected)
+    model = randomised(Seq2Seq(13, 3, 4, "rnn", seed=0), seed=1)
+    rng = np.random.default_rng(5)
+    batches = [reversal.reversal_pairs(4, 2, 3, seed=rng) for _ in range(3)]
+    losses = train_seq2seq(model, 3, batch_size=4, min_length=2, max_length=3,
+                           learning_rate=0.0, seed=5)
+    assert losses == pytest.approx([model.loss(*b)[0] for b in batches])
+    assert len({tuple(b[0].ravel()) for b in batches}) == 3  # fresh pairs every step
+
+
+def test_digit_names_and_reversal_data():
+    assert digit_names.TOKENS[:3] == ("<NULL>", "<START>", "<END>") and len(digit_names.VOCAB) == 18
+    captions = digit_names.encode(["six", "seven"])
+    s, i, x = (digit_names.VOCAB[c] for c in "six")
+    assert captions.tolist()[0] == [1, s, i, x, 2, 0, 0]
+    assert digit_names.decode(captions) == ["six", "seven"]
+    assert digit_names.decode(np.array([[s, 2, i], [0, x, 0]])) == ["s", "x"]
+    data = digit_names.load_digit_captions()
+    assert data["X_train"].shape == (1500, 64) and data["X_val"].shape == (297, 64)
+    assert 0 <= data["X_train"].min() and data["X_train"].max() <= 1
+    assert digit_names.decode(data["captions_val"][:5]) == [digit_names.NAMES[y]
+                                                            for y in data["y_val"][:5]]
+    assert len(digit_names.picture(data["X_val"][0]).splitlines()) == 8
+    src, tgt = reversal.reversal_pairs(200, 3, 6, seed=1)
+    assert src.shape == (200, 6) and tgt.shape == (200, 7)
+    texts = reversal.to_text(src)
+    assert {len(t) for t in texts} == {3, 4, 5, 6}
+    assert reversal.to_text(tgt) == [t[::-1] for t in texts]
+    lengths = np.array([len(t) for t in texts])
+    assert np.all(src[np.arange(6) < 6 - lengths[:, None]] == reversal.NULL)  # padded in front
+    assert np.all(tgt[np.arange(200), lengths] == reversal.END)
+    assert np.array_equal(reversal.reversal_pairs(200, 3, 6, seed=1)[0], src)
+
+
+@pytest.mark.parametrize("module", ["digit_names", "reversal"])
+def test_model_data_is_the_given_copy(module):
+    root = digit_names.__file__.rsplit("/solutions/", 1)[0]
+    assert filecmp.cmp(f"{root}/solutions/a3_rnn/{module}.py",
+                       f"{root}/assignments/a3_rnn/{module}.py", shallow=False)
+
+
+def name_accuracy(cell, seed):
+    """The hidden test's graded run of train_captioner (8 epochs, H = 32), with model and
+    minibatch seed `seed`: the share of validation digits spelled right."""
+    data = digit_names.load_digit_captions()
+    model = DigitCaptioner(digit_names.VOCAB, 64, 16, 32, cell, seed=seed)
+    with threadpool_limits(1):  # as in the sandbox
+        losses = train_captioner(model, data["X_train"], data["captions_train"], epochs=8,
+                                 batch_size=50, learning_rate=1e-2, seed=seed)
+    assert len(losses) == 240 and np.mean(losses[-30:]) < 0.5 * np.mean(losses[:30])
+    words = digit_names.decode(model.sample(data["X_val"], digit_names.MAX_LENGTH))
+    return np.mean([w == digit_names.NAMES[y] for w, y in zip(words, data["y_val"], strict=True)])
+
+
+def reversal_exact_match(cell, seed):
+    """The hidden test's graded run of train_seq2seq (400 steps, H = 64, strings of 3 to 6
+    digits), with model and data seed `seed`: the share of 500 new strings reversed exactly."""
+    model = Seq2Seq(len(reversal.TOKENS), 16, 64, cell, seed=seed)
+    with threadpool_limits(1):
+        losses = train_seq2seq(model, 400, seed=seed)
+    assert len(losses) == 400 and np.mean(losses[-50:]) < 0.5 * np.mean(losses[:50])
+    src, tgt = reversal.reversal_pairs(500, 3, 6, seed=20_000)
+    return np.mean(np.all(model.translate(src, 7) == tgt, axis=1))
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_captioner_graded_run_keeps_its_margin(cell, seed):
+    """The hidden test asks for 0.85 (model seed 0); the reference spells 0.94 or more."""
+    assert name_accuracy(cell, seed) >= 0.92
+
+
+@pytest.mark.parametrize("cell", MODEL_CELLS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seq2seq_graded_run_keeps_its_margin(cell, seed):
+    """The hidden test asks for 0.65 (model seed 0); the reference reverses 0.78 or more (the
+    LSTM 0.92)."""
+    assert reversal_exact_match(cell, seed) >= (0.9 if cell == "lstm" else 0.75)

@@ -25,6 +25,20 @@ for _task in ("a3.clipping", "a3.adam"):
     DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.classifier_training",)
 DEPENDENTS["a3.classifier"] = ("a3.classifier_training",)
 
+# The digit captioner (captioner.py) and the seq2seq encoder-decoder (seq2seq.py) run the
+# student's steps, embedding and temporal layers; train_captioner and train_seq2seq train them
+# with the student's clipping and Adam. Their training runs are slow, so the two training tasks
+# are graded for their own mutants only.
+SKIPPED += ("a3.captioner_training", "a3.seq2seq_training")
+for _task in ("a3.rnn_step", "a3.lstm_step", "a3.gru_step", "a3.embedding", "a3.temporal"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + (
+        "a3.captioner", "a3.captioner_training", "a3.seq2seq", "a3.seq2seq_training")
+for _task in ("a3.clipping", "a3.adam"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.captioner_training",
+                                                     "a3.seq2seq_training")
+DEPENDENTS["a3.captioner"] = ("a3.captioner_training",)
+DEPENDENTS["a3.seq2seq"] = ("a3.seq2seq_training",)
+
 
 def _dependents(task: str) -> tuple[str, ...]:
     return DEPENDENTS.get(task, ())
@@ -216,6 +230,76 @@ MUTANTS += [  # the forward and its backward changed together: self-consistent, 
     _changes("classifier_scores_the_sum_over_time", "a3.classifier",
              (CLS, "        last = h[:, -1]\n", "        last = h.sum(axis=1)\n"),
              (CLS, '        dh[:, -1] = dscores @ p["W_out"].T', '        dh[:] = (dscores @ p["W_out"].T)[:, None]')),
+]
+
+# -- the digit captioner (captioner.py) and the seq2seq encoder-decoder (seq2seq.py) -----------
+CAP, S2S = "captioner.py", "seq2seq.py"
+_MODEL_REPLACEMENTS = {  # name: (task, file, old text, new text)
+ "captioner_mask_counts_the_padding": ("a3.captioner", CAP,
+    "mask = captions_out != self._null", "mask = np.ones_like(captions_out, dtype=bool)"),
+ "captioner_null_index_hardcoded": ("a3.captioner", CAP,
+    "mask = captions_out != self._null", "mask = captions_out != 0"),
+ "captioner_captions_not_shifted": ("a3.captioner", CAP,  # each input predicts itself
+    "captions_in, captions_out = captions[:, :-1], captions[:, 1:]",
+    "captions_in, captions_out = captions[:, :-1], captions[:, :-1]"),
+ "captioner_h0_gradient_dropped": ("a3.captioner", CAP,
+    'grads["W_proj"], grads["b_proj"] = features.T @ dh0, dh0.sum(axis=0)',
+    'grads["W_proj"], grads["b_proj"] = np.zeros_like(p["W_proj"]), np.zeros_like(p["b_proj"])'),
+ "captioner_lstm_c0_is_h0": ("a3.captioner", CAP,
+    'return (h0, np.zeros_like(h0)) if self.cell_type == "lstm" else h0',
+    'return (h0, h0.copy()) if self.cell_type == "lstm" else h0'),
+ "captioner_lstm_h0_gradient_from_the_cell_state": ("a3.captioner", CAP,
+    'dh0 = dstate[0] if cell == "lstm" else dstate', 'dh0 = dstate[1] if cell == "lstm" else dstate'),
+ "captioner_sample_feeds_start_every_step": ("a3.captioner", CAP,
+    "            tokens = scores[:, 0].argmax(axis=1)\n"
+    "            captions[:, t] = np.where(ended, self._null, tokens)\n"
+    "            ended |= tokens == self._end",
+    "            chosen = scores[:, 0].argmax(axis=1)\n"
+    "            captions[:, t] = np.where(ended, self._null, chosen)\n"
+    "            ended |= chosen == self._end"),
+ "captioner_sample_does_not_stop_at_end": ("a3.captioner", CAP,
+    "captions[:, t] = np.where(ended, self._null, tokens)", "captions[:, t] = tokens"),
+ "train_captioner_one_epoch": ("a3.captioner_training", CAP,
+    "        for _ in range(epochs):\n            order = rng.permutation(len(features))",
+    "        for _ in range(1):\n            order = rng.permutation(len(features))"),
+ "seq2seq_encoder_state_gradient_dropped": ("a3.seq2seq", S2S,  # cell_backward's dlast
+    "enc_cache, dlast=dstate)", "enc_cache)"),
+ "seq2seq_decoder_starts_from_the_zero_state": ("a3.seq2seq", S2S,
+    'h, _, dec_cache = model_utils.cell_forward(cell, x, state, p, "_dec")',
+    'h, _, dec_cache = model_utils.cell_forward(\n'
+    '            cell, x, model_utils.zero_state(cell, len(tgt), p["Wh_dec"].shape[0]), p, "_dec")'),
+ "seq2seq_lstm_cell_state_not_passed": ("a3.seq2seq", S2S,
+    "        return last, (embed_cache, cell_cache, x.shape[1])",
+    '        last = (last[0], np.zeros_like(last[1])) if cell == "lstm" else last\n'
+    "        return last, (embed_cache, cell_cache, x.shape[1])"),
+ "seq2seq_target_predicts_itself": ("a3.seq2seq", S2S,  # no <START>, no shift
+    "tgt_in = np.concatenate([np.full((len(tgt), 1), _START), tgt[:, :-1]], axis=1)",
+    "tgt_in = tgt"),
+ "seq2seq_mask_counts_the_padding": ("a3.seq2seq", S2S,
+    "temporal_softmax_loss(scores, tgt, tgt != _NULL)",
+    "temporal_softmax_loss(scores, tgt, np.ones_like(tgt, dtype=bool))"),
+ "seq2seq_decoder_reads_the_encoder_embedding": ("a3.seq2seq", S2S,
+    'word_embedding_forward(tgt_in, p["W_embed_dec"])', 'word_embedding_forward(tgt_in, p["W_embed_enc"])'),
+ "seq2seq_translate_feeds_start_every_step": ("a3.seq2seq", S2S,
+    "            tokens = scores[:, 0].argmax(axis=1)\n"
+    "            tgt[:, t] = np.where(ended, _NULL, tokens)\n"
+    "            ended |= tokens == _END",
+    "            chosen = scores[:, 0].argmax(axis=1)\n"
+    "            tgt[:, t] = np.where(ended, _NULL, chosen)\n"
+    "            ended |= chosen == _END"),
+ "seq2seq_translate_does_not_stop_at_end": ("a3.seq2seq", S2S,
+    "tgt[:, t] = np.where(ended, _NULL, tokens)", "tgt[:, t] = tokens"),
+ "train_seq2seq_the_same_batch_every_step": ("a3.seq2seq_training", S2S,
+    "batches = (reversal.reversal_pairs(batch_size, min_length, max_length, seed=rng)",
+    "batches = (reversal.reversal_pairs(batch_size, min_length, max_length, seed=seed)"),
+}
+MUTANTS += replaced(_MODEL_REPLACEMENTS, _dependents)
+MUTANTS += [
+    _changes("train_captioner_captions_shuffled_apart_from_features", "a3.captioner_training",
+             (CAP, "            order = rng.permutation(len(features))\n",
+              "            order, other = rng.permutation(len(features)), rng.permutation(len(features))\n"),
+             (CAP, "                yield features[batch], captions[batch]",
+              "                yield features[batch], captions[other[start:start + batch_size]]")),
 ]
 
 
