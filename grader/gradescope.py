@@ -76,8 +76,9 @@ if [ -z "$python" ]; then
       apt-get install -y --no-install-recommends python3.11
     fi
   fi
-  if [ -n "$python" ] && [ "$system" = yes ]; then
-    # the venv module and the headers the Cython kernels of core_ext compile against
+  # apt's Pythons keep the venv module and the headers core_ext compiles against apart
+  if [ -n "$python" ] && [ "$system" = yes ] && ! "$python" -c 'import ensurepip, os, sysconfig
+assert os.path.isfile(os.path.join(sysconfig.get_path("include"), "Python.h"))' 2>/dev/null; then
     apt-get install -y --no-install-recommends "$python-venv" "$python-dev"
   fi
 fi

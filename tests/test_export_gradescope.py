@@ -115,9 +115,11 @@ def test_the_zip_has_the_scripts_at_its_root_and_the_source_without_build_produc
     with zipfile.ZipFile(autograder_zip) as zf:
         infos = {i.filename: i for i in zf.infolist()}
         scripts = {n: zf.read(n).decode() for n in ("setup.sh", "run_autograder")}
-    for name in scripts:
+    for name, text in scripts.items():
         assert (infos[name].external_attr >> 16) & 0o111, f"{name} is not executable"
-        assert scripts[name].startswith("#!/usr/bin/env bash\n")
+        assert text.startswith("#!/usr/bin/env bash\n")
+        syntax = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
+        assert syntax.returncode == 0, f"{name}: {syntax.stderr}"
     assert ("layerlab\" grade \"$root/submission\" --assignment a1 --json \"$results\""
             in scripts["run_autograder"])
     assert "apt-get" in scripts["setup.sh"] and "LAYERLAB_SKIP_SYSTEM" in scripts["setup.sh"]
