@@ -6,7 +6,7 @@ release or export was written; 1 the score is under ``--fail-under``, or the rel
 one inside a Classroom template) was refused (stubs that differ from their solutions, or a
 secret found in the bundle); 2 a usage error (bad path, unknown assignment, malformed config);
 3 an internal grader error (the report is still printed and written; in a batch, some row's);
-130 interrupted (finished results kept).
+130 interrupted (finished results kept). ``similarity``: 0 compared (whatever it found), 2 usage.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from grader import batch, classroom, export, gradescope, release, report, spec
+from grader import (batch, classroom, export, gradescope, release, report,
+                    similarity_report, spec)
 from grader.grade import DEFAULT_SEED, grade, plan
 from grader.progress import progress as progress_of
 from grader.results import TaskResult
+from grader.similarity import Params
 from grader.spec import UsageError
 
 EXIT_OK, EXIT_FAIL_UNDER, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -180,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"the secret holding a token that reads it (default "
                     f"{classroom.DEFAULT_SECRET})")
 
+    m = sub.add_parser("similarity", help="find pairs of submissions that share code",
+                       description="Compare every pair of submissions function by function and "
+                       "list the pairs that share code.", epilog=similarity_report.EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder (or .zip) of submissions, one per student")
+    m.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. a1")
+    m.add_argument("--threshold", type=similarity_report.fraction, default=Params().threshold,
+                   metavar="T", help="list pairs with a function scoring T or more (0 < T <= 1, "
+                   f"default {Params().threshold:g})")
+    m.add_argument("--csv", type=Path, metavar="FILE", help="write every listed pair here")
+    m.add_argument("--html", type=Path, metavar="FILE",
+                   help="write the best pairs here, functions side by side")
+    m.add_argument("--top", type=_positive, default=20, metavar="K",
+                   help="the table and the HTML page show the best K pairs (default 20)")
+
     sub.add_parser("list", help="list assignments, their tasks and points",
                    description="List every assignment with its tasks and the points of their "
                    "public and hidden tests.", epilog="example:\n  layerlab list",
@@ -216,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
             return _release(console, errors, args.out, args.assignment, args.force)
         if args.command == "export":
             return _export(console, errors, args)
+        if args.command == "similarity":
+            return similarity_report.run(console, errors, args.submissions,
+                                         spec.get(args.assignment), threshold=args.threshold,
+                                         csv_path=args.csv, html_path=args.html, top=args.top)
         if args.command == "check":
             assignment = spec.get(args.assignment)
             return _run(console, errors, assignment, args.path or assignment.folder, args.seed,
