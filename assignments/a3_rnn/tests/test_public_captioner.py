@@ -57,7 +57,7 @@ def check_uniform_loss(student, rng):
 
 @pytest.mark.task("a3.captioner")
 @pytest.mark.points(1)
-def test_uniform_scores_cost_log_v_per_counted_step(student, rng):
+def test_captioner_uniform_scores_cost_log_v_per_counted_step(student, rng):
     """DigitCaptioner.loss: uniform scores cost 7 log 6 / 2 for 'six' and 'is' (padding is free)"""
     check_uniform_loss(student, rng)
 
@@ -77,7 +77,7 @@ def spelling_six(params: dict) -> dict:
 
 @pytest.mark.task("a3.captioner")
 @pytest.mark.points(1)
-def test_sample_spells_six_then_pads(student, rng):
+def test_captioner_sample_spells_six_then_pads(student, rng):
     """DigitCaptioner.sample: hand-wired weights spell s, i, x, <END>, then only <NULL>s"""
     model, params = new_captioner(student, 4, len(VOCAB), len(VOCAB), "rnn")
     student.method(model, "set_params", spelling_six(params))
@@ -94,7 +94,7 @@ def test_sample_spells_six_then_pads(student, rng):
 @pytest.mark.task("a3.captioner")
 @pytest.mark.points(3)
 @pytest.mark.parametrize("cell", list(GATES))
-def test_gradients_numerical(student, rng, cell):
+def test_captioner_gradients_numerical(student, rng, cell):
     """DigitCaptioner.loss: every gradient agrees with numerical gradients of your loss"""
     with forward_first("the uniform loss of 'six' and 'is'"):
         check_uniform_loss(student, rng)
