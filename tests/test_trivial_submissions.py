@@ -5,8 +5,9 @@ Each submission is the reference solution with every public function and class o
 wrapped: the wrapper runs the reference on a copy of the arguments (so that no argument is
 updated, as a function that returns zeros updates nothing), keeps the cache a forward returns
 and replaces every array and number in what is left of the result. A class keeps the
-reference's __init__ and set_params but its params start trivial and its loss() is wrapped
-too; the training loops run the reference loop on that trivial model and trivial update rules.
+reference's __init__ and set_params but its params start trivial and its other methods (loss,
+sample) are wrapped too; the training loops run the reference loop on that trivial model and
+trivial update rules.
 """
 
 import pytest
@@ -59,19 +60,25 @@ def _trivial_function(name, fn):
     return wrapper
 
 
+def _trivial_method(method):
+    @_functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        return _trivial(method(self, *args, **kwargs))
+    return wrapper
+
+
 def _trivial_class(cls):
-    init, loss = cls.__init__, cls.loss
+    init = cls.__init__
 
     @_functools.wraps(init)
     def __init__(self, *args, **kwargs):
         init(self, *args, **kwargs)
         self.params = _trivial(self.params)
 
-    @_functools.wraps(loss)
-    def trivial_loss(self, X, y=None):
-        return _trivial(loss(self, X, y))
-
-    cls.__init__, cls.loss = __init__, trivial_loss
+    cls.__init__ = __init__
+    for _name, _method in list(vars(cls).items()):  # loss, sample, ...: all but set_params
+        if _inspect.isfunction(_method) and not _name.startswith("_") and _name != "set_params":
+            setattr(cls, _name, _trivial_method(_method))
     return cls
 
 

@@ -14,6 +14,14 @@ REFERENCE = ROOT / "solutions" / "a3_rnn"
 SKIPPED = ()
 DEPENDENTS = {"a3.rnn_step": ("a3.rnn",), "a3.lstm_step": ("a3.lstm",),
               "a3.gru_step": ("a3.gru",)}
+# The character-level language model (language_model.py): CharLM runs the student's steps,
+# embedding and temporal layers; train_tbptt trains the student's CharLM with the student's
+# clipping and Adam. Its training run is slow, so a3.tbptt is graded for its own mutants only.
+SKIPPED += ("a3.tbptt",)
+for _task in ("a3.rnn_step", "a3.lstm_step", "a3.gru_step", "a3.embedding", "a3.temporal"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.charlm", "a3.tbptt")
+for _task in ("a3.clipping", "a3.adam", "a3.charlm"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + ("a3.tbptt",)
 
 # The sequence classifier (classifier.py) runs the student's steps and embedding;
 # train_classifier trains it with the student's clipping and Adam. Its training run is slow, so
@@ -199,6 +207,52 @@ MUTANTS += [
                     g *= max_norm / total_norm
             return grads, total_norm
         """),
+]
+
+# -- the character-level language model and truncated BPTT (language_model.py) ----------------
+LM = "language_model.py"
+_LM_REPLACEMENTS = {  # name: (task, file, old text, new text)
+ "charlm_embedding_gradient_dropped": ("a3.charlm", LM,
+    'grads["W_embed"] = rnn_layers.word_embedding_backward(dh, embed_cache)',
+    'grads["W_embed"] = np.zeros_like(self.params["W_embed"])'),
+ "charlm_given_state_ignored": ("a3.charlm", LM,
+    "        if state is None:\n            state = [model_utils.zero_state(",
+    "        if True:\n            state = [model_utils.zero_state("),
+ "charlm_last_state_is_the_first_state": ("a3.charlm", LM,
+    "            last_state.append(last)", "            last_state.append(state[k - 1])"),
+ "sample_temperature_multiplied": ("a3.charlm", LM, "z = s / temperature", "z = s * temperature"),
+ "sample_state_not_carried": ("a3.charlm", LM,
+    "scores, state, _ = self._forward(np.array([[current]]), state)",
+    "scores, _, _ = self._forward(np.array([[current]]), None)"),
+ "tbptt_state_not_carried": ("a3.tbptt", LM,
+    "model.loss(x, y, state)\n        grads, _", "model.loss(x, y, None)\n        grads, _"),
+ "tbptt_state_not_reset_when_the_streams_wrap": ("a3.tbptt", LM,
+    "        if k == 0:\n            state = None\n", ""),
+ "tbptt_targets_not_shifted": ("a3.tbptt", LM,
+    "y = streams[:, begin + 1:begin + seq_len + 1]", "y = streams[:, begin:begin + seq_len]"),
+ "tbptt_clipping_skipped": ("a3.tbptt", LM,
+    "        grads, _ = optim.clip_grad_norm(grads, max_norm)\n", ""),
+ "tbptt_streams_interleaved": ("a3.tbptt", LM,
+    "streams = data[:batch_size * S].reshape(batch_size, S)",
+    "streams = data[:batch_size * S].reshape(S, batch_size).T"),
+ "tbptt_adam_moments_restarted_every_iteration": ("a3.tbptt", LM,
+    'config = configs.setdefault(name, {"learning_rate": learning_rate})',
+    'config = {"learning_rate": learning_rate}'),
+}
+MUTANTS += replaced(_LM_REPLACEMENTS, _dependents)
+MUTANTS += [
+    _changes("charlm_second_layer_reads_the_embeddings", "a3.charlm",
+             (LM, 'h, embed_cache = rnn_layers.word_embedding_forward(x, p["W_embed"])',
+              'h, embed_cache = rnn_layers.word_embedding_forward(x, p["W_embed"])\n        embedded = h'),
+             (LM, "model_utils.cell_forward(self.cell_type, h, state[k - 1], p,",
+              "model_utils.cell_forward(self.cell_type, embedded, state[k - 1], p,")),
+    _changes("charlm_loss_summed_over_time", "a3.charlm",  # temporal_softmax_loss's sum / N
+             (LM, "            dscores / T, vocab_cache)", "            dscores, vocab_cache)"),
+             (LM, "return float(loss) / T, grads, last_state", "return float(loss), grads, last_state")),
+    _changes("sample_returns_the_inputs", "a3.charlm",  # start included, the last pick dropped
+             (LM, "        for t in range(length):\n            scores, state, _",
+              "        for t in range(length):\n            chars[t] = current\n            scores, state, _"),
+             (LM, "            chars[t] = current\n        return chars", "        return chars")),
 ]
 
 
