@@ -150,8 +150,10 @@ class WorkerSession:
         ``keep`` lists the positions of a returned tuple to leave in the worker as handles
         (``-1``: the whole result); with ``return_args`` the reply is ``(value, args)``, the
         positional arguments as the function left them (for parameter dicts updated in place).
-        With ``many`` (a list of argument tuples; ``args`` unused) the function is called on each
-        in one request and the reply is the list of values, element ``pick`` of each.
+        With ``many`` (``args`` unused) several points go in one request and the reply is the
+        list of their values, element ``pick`` of each: a point is a list of steps
+        ``(func, args)`` run in turn (functions of ``module`` or methods of ``target``), its
+        value the last step's.
         """
         if func in self._hung:
             raise StudentError(self._hung[func], kind="timeout")
@@ -168,8 +170,8 @@ class WorkerSession:
         record = Call(func)
         self.calls.append(record)
         if many is not None:
-            message = {"op": "map", "module": module, "func": func, "kwargs": kwargs,
-                       "calls": [list(a) for a in many], "pick": pick}
+            message = {"op": "map", "module": module, "target": target, "pick": pick,
+                       "calls": [[[f, list(a)] for f, a in steps] for steps in many]}
         else:
             message = {"op": "call", "module": module, "func": func, "target": target,
                        "args": list(args), "kwargs": kwargs, "keep": list(keep),

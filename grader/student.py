@@ -43,10 +43,22 @@ class Student:
              chunk: int = 64) -> list:
         """``name(*args)`` for each ``args`` in ``calls``, in requests of up to ``chunk`` calls
         (each request has the call timeout): the values, element ``pick`` of each tuple."""
-        module, values = self._module(name), []
-        for start in range(0, len(calls), chunk):
-            values += self._session.call(module, name, (), {}, many=calls[start:start + chunk],
-                                         pick=pick)
+        return self._many(self._module(name), None, [[(name, args)] for args in calls], pick,
+                          chunk)
+
+    def many_methods(self, obj: Handle, points: list[list[tuple[str, tuple]]], *,
+                     pick: int | None = None, chunk: int = 64) -> list:
+        """For each point, the methods ``(name, args)`` of ``obj`` called in turn (e.g.
+        set_params, then loss), in requests of up to ``chunk`` points: the last call's value
+        of each point, element ``pick`` of it."""
+        return self._many("", obj, points, pick, chunk)
+
+    def _many(self, module: str, target, points: list, pick, chunk: int) -> list:
+        values = []
+        for start in range(0, len(points), chunk):
+            part = points[start:start + chunk]
+            values += self._session.call(module, part[0][-1][0], (), {}, target=target,
+                                         many=part, pick=pick)
         return values
 
     def with_args(self, name: str, *args, **kwargs) -> tuple[object, tuple]:

@@ -208,20 +208,23 @@ class Worker:
         return {"ok": True, "value": None}
 
     def call_many(self, req):
-        """One function called on each argument list of ``req["calls"]`` in turn (the points
-        of a numerical gradient): the values in order, element ``pick`` of each tuple returned
-        (the output of a forward, the loss of a loss function) when ``pick`` is given."""
+        """Several points in one request (a numerical gradient's): each point of
+        ``req["calls"]`` is a list of steps ``[func, args]`` run in turn (functions of
+        ``module``, or methods of ``target``: set_params, then loss); a point's value is its last
+        step's, element ``pick`` of it when that is a tuple and ``pick`` is given."""
         values, printed, notes = [], [], []
         pick = req.get("pick")
-        for args in req["calls"]:
-            reply = self.call({"module": req["module"], "func": req["func"], "args": args,
-                               "kwargs": req["kwargs"]})
-            value = reply["value"]
+        for steps in req["calls"]:
+            value = None
+            for func, args in steps:
+                reply = self.call({"module": req["module"], "func": func,
+                                   "target": req.get("target"), "args": args, "kwargs": {}})
+                value = reply["value"]
+                printed.append(reply["output"])
+                notes += reply["warnings"]
             if pick is not None and isinstance(value, tuple) and len(value) > pick:
                 value = value[pick]
             values.append(value)
-            printed.append(reply["output"])
-            notes += reply["warnings"]
         return {"ok": True, "value": values, "output": "".join(printed)[:MAX_CAPTURE],
                 "warnings": notes[:10]}
 

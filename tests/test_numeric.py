@@ -32,6 +32,15 @@ class FakeStudent:
         values = [self._functions[name](*args) for args in calls]
         return [v[pick] if pick is not None and isinstance(v, tuple) else v for v in values]
 
+    def many_methods(self, obj, points, *, pick=None):
+        values = []
+        for steps in points:
+            for name, args in steps:
+                value = getattr(obj, name)(*args)
+            values.append(value[pick] if pick is not None and isinstance(value, tuple)
+                          else value)
+        return values
+
 
 def affine_forward(x, w, b):
     return x.reshape(len(x), -1) @ w + b, (x, w)
