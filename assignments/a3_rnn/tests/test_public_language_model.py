@@ -10,7 +10,8 @@ training run step by step, and training on the grammar's text to near its entrop
 import numpy as np
 import pytest
 
-from grader.compare import Mismatch, check_array, check_params, check_scalar, expect_tuple
+from grader.compare import (Mismatch, check_array, check_params, check_scalar, expect_tuple,
+                            outputs)
 from grader.numeric import check_numerical_gradient, forward_first
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -102,9 +103,12 @@ def test_charlm_gradients_numerical(student, rng):
         return student.many_methods(model, [[("set_params", ({**params, key: v},)),
                                              ("loss", (x, y, state))] for v in values], pick=0)
 
-    for key, value in params.items():
-        check_numerical_gradient(f"grads['{key}']", grads[key], None, value, func="loss",
-                                 wrt=key, many=lambda values, key=key: losses_with(key, values))
+    with outputs() as checks:  # each parameter's gradient earns its share
+        for key, value in params.items():
+            with checks.part(key):
+                check_numerical_gradient(f"grads['{key}']", grads[key], None, value,
+                                         func="loss", wrt=key,
+                                         many=lambda values, key=key: losses_with(key, values))
 
 
 @pytest.mark.task("a3.charlm")
