@@ -42,13 +42,13 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix="layerlab-submission-"))
     try:
-        submission.stage(path, spec, staging)
+        given = submission.supply_given(spec, staging, submission.stage(path, spec, staging))
         layout = submission.locate(staging, spec)
         sessions = Sessions(staging, spec)
         plugin = GradingPlugin(spec, sessions, seed, progress=progress, tasks=tasks,
                                functions=layout.modules, unusable=layout.duplicates)
         plugin.result.submission = str(path)
-        plugin.result.notes = list(layout.notes)
+        plugin.result.notes = [*given, *layout.notes]
         plugin.result.versions = {"Python": platform.python_version(), "NumPy": np.__version__}
         backstop = 3 * spec.limits.call_timeout + 30
         main_thread = threading.current_thread() is threading.main_thread()

@@ -76,6 +76,44 @@ def stage(path: Path, spec: Assignment, dest: Path) -> list[str]:
     return sorted(copied)
 
 
+def given_modules(spec: Assignment) -> list[str]:
+    """The assignment's given modules: the files of its folder that its stub modules import
+    (directly or through each other), such as A3's model_utils.py, which are not stubs."""
+    folder, found = spec.folder, set()
+    todo = list(spec.modules)
+    while todo:
+        path = folder / f"{todo.pop()}.py"
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name.partition(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module.partition(".")[0]] if node.module else \
+                    [a.name for a in node.names]
+            for name in names:
+                if name not in found and name not in spec.modules \
+                        and (folder / f"{name}.py").is_file():
+                    found.add(name)
+                    todo.append(name)
+    return sorted(found)
+
+
+def supply_given(spec: Assignment, dest: Path, staged: list[str]) -> list[str]:
+    """Copy into ``dest`` each given module the submission left out (students need not hand
+    in code they were given); the notes saying so."""
+    notes = []
+    for name in given_modules(spec):
+        if f"{name}.py" not in staged:
+            shutil.copy(spec.folder / f"{name}.py", dest / f"{name}.py")
+            notes.append(f"{name}.py is not in the submission: the assignment's given copy "
+                         "was used")
+    return notes
+
+
 def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         return archive.read(info)

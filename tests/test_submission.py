@@ -417,3 +417,40 @@ def test_a_module_named_as_the_standard_library_defines_nothing(a1, tmp_path):
     # the worker's `import copy` finds the library's copy, never the student's copy.py
     folder = staged(tmp_path / "s", {"copy.py": real("sgd", "w, dw")})
     assert submission.locate(folder, a1).modules["sgd"] == "optim"
+
+
+def test_given_modules_are_what_the_stubs_import_and_not_stubs_or_scripts():
+    a3 = spec.get("a3")
+    given = submission.given_modules(a3)
+    assert "model_utils" in given and "reversal" in given
+    assert not set(given) & set(a3.modules)
+    assert not [g for g in given if g.startswith(("train_", "test_"))]
+    assert submission.given_modules(spec.get("a1")) == []
+
+
+def test_a_submission_without_its_given_modules_gets_the_assignments_copy(tmp_path):
+    a3 = spec.get("a3")
+    reference = ROOT / "solutions" / "a3_rnn"
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for module in a3.modules:  # the student's own modules only, no model_utils.py
+        shutil.copy(reference / f"{module}.py", folder / f"{module}.py")
+    result = grade(folder, a3, tasks=["a3.classifier"])
+    assert result.score == result.max_score > 0
+    assert "model_utils.py is not in the submission: the assignment's given copy was used" \
+        in result.notes
+
+
+def test_a_submissions_own_copy_of_a_given_module_is_used(tmp_path):
+    a3 = spec.get("a3")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for module in a3.modules:
+        shutil.copy(ROOT / "solutions" / "a3_rnn" / f"{module}.py", folder / f"{module}.py")
+    given = (a3.folder / "model_utils.py").read_text()
+    (folder / "model_utils.py").write_text(given.replace(
+        "def cell_forward(cell, x, state, params, suffix=\"\"):",
+        "def cell_forward(cell, x, state, params, suffix=\"\"):\n    x = 0 * x", 1))
+    result = grade(folder, a3, tasks=["a3.classifier"])
+    assert result.score < result.max_score
+    assert not [n for n in result.notes if n.startswith("model_utils.py")]
