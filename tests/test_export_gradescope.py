@@ -82,7 +82,10 @@ def autograder(autograder_zip, tmp_path_factory) -> Path:
                            capture_output=True, text=True, timeout=1500,
                            env=clean_env(LAYERLAB_AUTOGRADER=str(root),
                                          LAYERLAB_PYTHON=sys.executable,
-                                         LAYERLAB_SKIP_SYSTEM="1"))
+                                         LAYERLAB_SKIP_SYSTEM="1",
+                                         # kernels built unoptimised (A1 never calls them): the
+                                         # compile is most of this fixture's time
+                                         LAYERLAB_CYTHON_DEBUG="1"))
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     assert (root / "layerlab-venv" / "bin" / "layerlab").exists()
     return root

@@ -67,7 +67,9 @@ def snapshot(root: Path = ROOT) -> dict[str, tuple[int, int, int]]:
 
 
 def live_children() -> list[int]:
-    """Processes (not zombies) whose parent is this test process."""
+    """Processes (not zombies) whose parent is this test process, but for multiprocessing's own
+    helpers (the forkserver and resource tracker that a batch test in this session may have
+    started: they serve this process, not a submission)."""
     pids = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not entry.isdigit():
@@ -77,7 +79,7 @@ def live_children() -> list[int]:
         except OSError:
             continue
         state, ppid = stat.rpartition(")")[2].split()[:2]
-        if int(ppid) == os.getpid() and state not in "ZX":
+        if int(ppid) == os.getpid() and state not in "ZX" and not _multiprocessing_helper(entry):
             pids.append(int(entry))
     return pids
 
@@ -106,6 +108,15 @@ def intrusions(canary: Path, canary_mode: int) -> list[str]:
         found.append(f"process left running: {pid}")
         os.kill(pid, signal.SIGKILL)
     return found
+
+
+def _multiprocessing_helper(pid: str) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"from multiprocessing.forkserver import main" in command \
+        or b"from multiprocessing.resource_tracker import main" in command
 
 
 # -- grading each hostile submission once ---------------------------------------------------------

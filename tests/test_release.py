@@ -213,6 +213,7 @@ def test_the_bundle_builds_a_clean_wheel_that_installs_and_runs_the_public_check
     """From the bundle alone: build the wheel (its files scanned as the bundle's), install it
     into a fresh venv, and run `layerlab check a1` there, where no `solutions` can be imported."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["LAYERLAB_CYTHON_DEBUG"] = "1"  # kernels unoptimised (A1 never calls them): a faster build
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
                             "-w", str(wheels), str(bundle)],
