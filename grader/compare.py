@@ -260,3 +260,20 @@ def _check_state(config: dict, ref_config: dict, key: str, step: int) -> None:
         check_scalar(f"config['t'] after step {step}", config["t"], ref_config["t"])
     else:
         check_array(f"config['{key}'] after step {step}", config[key], ref_config[key])
+
+
+def check_loss_and_grads(got, expected: tuple, call: str, *, rtol: float = 1e-6,
+                         atol: float = 1e-9) -> None:
+    """A model's ``loss(...) -> (loss, grads)`` (``call`` names it in messages) against the
+    reference's: grads must have the reference's keys and shapes; the loss and each gradient
+    then earn their share."""
+    __tracebackhide__ = True
+    loss, grads = expect_tuple(got, ("loss", "grads"), call)
+    expected_loss, expected_grads = expected
+    check_params(grads, expected_grads, "grads")
+    with outputs() as checks:
+        with checks.part("loss"):
+            check_scalar("loss", loss, expected_loss, rtol=rtol, atol=atol)
+        for key, value in expected_grads.items():
+            with checks.part(key):
+                check_array(f"grads['{key}']", grads[key], value, rtol=rtol, atol=atol)

@@ -13,8 +13,8 @@ fails here. Greedy translations are also compared on briefly trained weights, wh
 import numpy as np
 import pytest
 
-from grader.compare import (Mismatch, check_array, check_params, check_scalar, expect_tuple,
-                            outputs)
+from grader import compare
+from grader.compare import (Mismatch, check_array, check_params, outputs)
 from solutions.a3_rnn import reversal
 
 CELLS = ["rnn", "lstm", "gru"]
@@ -106,15 +106,7 @@ def check_loss_and_grads(got, expected, rtol=1e-6, atol=1e-9):
     """loss(...)'s (loss, grads) against the reference's: the loss and each gradient earn a
     share."""
     __tracebackhide__ = True
-    loss, grads = expect_tuple(got, ("loss", "grads"), "loss(src, tgt)")
-    expected_loss, expected_grads = expected
-    check_params(grads, expected_grads, "grads")
-    with outputs() as checks:
-        with checks.part("loss"):
-            check_scalar("loss", loss, expected_loss, rtol=rtol, atol=atol)
-        for key, value in expected_grads.items():
-            with checks.part(key):
-                check_array(f"grads['{key}']", grads[key], value, rtol=rtol, atol=atol)
+    compare.check_loss_and_grads(got, expected, "loss(src, tgt)", rtol=rtol, atol=atol)
 
 
 @pytest.mark.task("a3.seq2seq")
