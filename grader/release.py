@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.spec import ROOT, Assignment, UsageError, all_assignments
+from grader.submission import is_stub
 
 PACKAGES = ("grader", "core_ext")  # copied whole (but for build products), with assignments/
 TOP_FILES = ("setup.py",)
@@ -105,8 +106,7 @@ def unfilled_problems(assignment: Assignment) -> list[str]:
         path = assignment.folder / f"{module}.py"
         tree = ast.parse(path.read_text(), filename=str(path))
         for node, name in _public_functions(tree):
-            body = node.body[1:] if _is_docstring(node.body[0]) else node.body
-            if not (len(body) == 1 and _raises_not_implemented(body[0])):
+            if not is_stub(node):
                 problems.append(f"{assignment.folder.name}/{module}.py:{node.lineno}: {name} is "
                                 "not a stub (its body must only raise NotImplementedError)")
     return problems
@@ -127,13 +127,6 @@ def _public_functions(tree: ast.Module) -> Iterator[tuple[ast.FunctionDef, str]]
 def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
         and isinstance(node.value.value, str)
-
-
-def _raises_not_implemented(node: ast.stmt) -> bool:
-    if not isinstance(node, ast.Raise) or node.exc is None:
-        return False
-    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
 
 
 # -- secrets -----------------------------------------------------------------------------------

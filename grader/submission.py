@@ -235,7 +235,7 @@ def _definitions(staged: Path, names: set[str]) -> dict[str, list[_Definition]]:
     found: dict[str, list[_Definition]] = {}
     for path in sorted(staged.glob("*.py")):
         tree = _parse(path.read_bytes()) if _is_module(path.name) else None
-        last = {n: _Definition(path.stem, node.lineno, _is_stub(node))
+        last = {n: _Definition(path.stem, node.lineno, is_stub(node))
                 for n, node in _top_level(tree.body if tree else []) if n in names}
         for name, definition in last.items():
             found.setdefault(name, []).append(definition)
@@ -283,12 +283,12 @@ def _alias(name: str, value: ast.expr) -> bool:
         (isinstance(value, ast.Name) and value.id == name)
 
 
-def _is_stub(node: ast.stmt) -> bool:
+def is_stub(node: ast.stmt) -> bool:
     """A function whose body is a docstring and ``raise NotImplementedError(...)``, or a class
     made of such methods."""
     if isinstance(node, ast.ClassDef):
         body = _without_docstring(node.body)
-        return bool(body) and all(_is_stub(stmt) for stmt in body)
+        return bool(body) and all(is_stub(stmt) for stmt in body)
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     body = _without_docstring(node.body)
