@@ -1,0 +1,94 @@
+"""A5 Fast R-CNN layers: RoI max pooling (forward and backward) and the multitask detection loss
+(softmax cross-entropy over classes plus smooth-L1 box regression on the positive RoIs).
+
+RoI pooling quantises exactly as torchvision.ops.roi_pool's CPU kernel does, so that its
+outputs can be compared with it entry by entry.
+
+Tasks a5.roi_pool and a5.detection_loss. Replace each `raise NotImplementedError(...)` with
+your implementation, using NumPy only. See README.md; `layerlab check a5` runs the public
+checks.
+"""
+import numpy as np  # noqa: F401  (you will need it)
+
+
+def roi_pool_forward(x, rois, output_size, spatial_scale):
+    """RoI max pooling (Fast R-CNN), quantised as torchvision.ops.roi_pool's CPU kernel.
+
+    For each RoI (b, x1, y1, x2, y2) in image coordinates: its corners on the feature map are
+    round(x1 * spatial_scale), ..., halves rounded away from zero (C's round, not np.round);
+    its size is roi_w = max(round(x2 * s) - round(x1 * s) + 1, 1), likewise roi_h. With
+    PH x PW bins of roi_h / PH by roi_w / PW cells, bin (i, j) covers the rows
+    floor(i * roi_h / PH) .. ceil((i + 1) * roi_h / PH) - 1 and the columns likewise, offset by
+    the RoI's corner and clipped to the map (0 .. H, 0 .. W). out[r, c, i, j] is the maximum of
+    x[b, c] over its bin; a bin left empty by the clipping (a RoI off the map) gives 0.
+
+    Inputs:
+    - x: (N, C, H, W) feature maps
+    - rois: (R, 5) rows (batch_index, x1, y1, x2, y2), batch_index a whole number < N
+    - output_size: (PH, PW) (or one int for both)
+    - spatial_scale: float, feature-map cells per image pixel (1 / the backbone's stride)
+
+    Returns (out, cache):
+    - out: (R, C, PH, PW)
+    - cache: whatever roi_pool_backward needs
+    """
+    raise NotImplementedError("a5.roi_pool: implement roi_pool_forward")
+
+
+def roi_pool_backward(dout, cache):
+    """Backward pass of roi_pool_forward: each out[r, c, i, j] sends dout[r, c, i, j] to the
+    cell of x its maximum came from; a cell that is the maximum of several bins (or RoIs)
+    accumulates all of them; an empty bin sends nothing.
+
+    Inputs:
+    - dout: (R, C, PH, PW) upstream gradient
+    - cache: from roi_pool_forward
+
+    Returns:
+    - dx: (N, C, H, W)
+    """
+    raise NotImplementedError("a5.roi_pool: implement roi_pool_backward")
+
+
+def detection_loss_forward(scores, deltas, labels, targets, lam=1.0):
+    """The multitask loss of Fast R-CNN over R RoIs:
+
+        loss = (1/R) sum_r -log softmax(scores[r])[labels[r]]
+             + lam * (1/R) sum_{r: labels[r] > 0} sum_k smooth_l1(d[r, k] - targets[r, k])
+
+    where d[r] = deltas[r, 4 l : 4 l + 4] are the 4 box-regression outputs of the RoI's own
+    class l = labels[r]; label 0 is the background, whose RoIs have no box to regress (their
+    deltas get no gradient). smooth_l1(t) = 0.5 t**2 if |t| < 1 else |t| - 0.5 (beta = 1, as
+    Fast R-CNN and torch.nn.functional.smooth_l1_loss): quadratic near 0, linear beyond, so a
+    far-off box does not swamp the classification gradient. Both terms are divided by R, the
+    number of RoIs (not the number of positives).
+
+    Inputs:
+    - scores: (R, K) class scores, class 0 the background
+    - deltas: (R, 4K) box-regression outputs, 4 per class
+    - labels: (R,) int class of each RoI, 0 <= labels[r] < K
+    - targets: (R, 4) regression targets (used for the positives only)
+    - lam: float, the weight of the box term
+
+    Returns (loss, cache):
+    - loss: float
+    - cache: whatever detection_loss_backward needs
+    """
+    raise NotImplementedError("a5.detection_loss: implement detection_loss_forward")
+
+
+def detection_loss_backward(dloss, cache):
+    """Backward pass of detection_loss_forward: with p = softmax(scores[r]),
+    dscores[r] = (p - onehot(labels[r])) / R; ddeltas is zero but at the 4 outputs of a
+    positive RoI's own class, where it is lam * clip(d - target, -1, 1) / R (the derivative
+    of smooth-L1); both times dloss.
+
+    Inputs:
+    - dloss: float, upstream gradient of the loss (1.0 for the loss itself)
+    - cache: from detection_loss_forward
+
+    Returns (dscores, ddeltas):
+    - dscores: (R, K)
+    - ddeltas: (R, 4K)
+    """
+    raise NotImplementedError("a5.detection_loss: implement detection_loss_backward")
