@@ -1,0 +1,1 @@
+"""The A4 reference solutions (instructor-side, never released)."""
