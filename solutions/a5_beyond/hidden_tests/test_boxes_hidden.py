@@ -52,6 +52,12 @@ def nms_inputs(rng, n, threshold):
     return boxes, rng.permutation(n) / n + 0.01, threshold
 
 
+def nms_edge_inputs(rng, threshold):
+    """The edge boxes and a pair of IoU exactly 0.5, distinct scores."""
+    boxes = np.vstack([shifted_edge_boxes(rng), [[0.0, 10.0, 3.0, 11.0], [1.0, 10.0, 4.0, 11.0]]])
+    return boxes, rng.permutation(len(boxes)) + 1.0, threshold
+
+
 def ap_inputs(rng, d, g):
     """d detections of random scores (some equal, rounded to 1/10) and true-positive flags:
     at least one, and fewer than g, the number of ground-truth boxes (some are missed)."""
@@ -144,9 +150,8 @@ def test_nms_equal_scores(student, ref, rng, case):
 @pytest.mark.parametrize("threshold", [0.5, 0.2])
 def test_nms_edge_cases(student, ref, rng, threshold):
     """nms on touching, nested and zero-area boxes, one pair at IoU exactly 0.5 (kept)"""
-    boxes = np.vstack([shifted_edge_boxes(rng), [[0.0, 10.0, 3.0, 11.0], [1.0, 10.0, 4.0, 11.0]]])
-    scores = rng.permutation(len(boxes)) + 1.0
-    check_array("keep", student.nms(boxes, scores, threshold), ref.nms(boxes, scores, threshold))
+    args = nms_edge_inputs(rng, threshold)
+    check_array("keep", student.nms(*args), ref.nms(*args))
 
 
 # -- a5.ap ------------------------------------------------------------------------------------
