@@ -79,7 +79,12 @@ FIXED = {
 FIXED["a3"] |= {"test_classifier_example"}  # the sequence classifier's worked example
 FIXED["a3"] |= {"test_adam_first_two_steps"}  # Adam's first steps from the handout
 FIXED["a3"] |= {"test_charlm_worked_examples", "test_sample_from_fixed_scores"}  # CharLM's
-FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn"}
+FIXED["a5"] = {"test_iou_example", "test_nms_example", "test_average_precision_example",
+               "test_mean_average_precision_example", "test_roi_pool_example",
+               "test_detection_loss_example", "test_gan_losses_example", "test_lsgan_example",
+               "test_vae_examples", "test_pca_example", "test_distances_example",
+               "test_knn_example"}
+FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a5": "a5_beyond"}
 
 
 def printed(result) -> dict[str, str]:
