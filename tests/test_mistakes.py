@@ -16,10 +16,10 @@ from grader import mistakes, spec
 from grader.compare import Mismatch, agrees, check_array, check_scalar
 from grader.grade import grade
 from grader.mistakes import Mistake, Recorder
-from mutants import a1, a2, a3  # tests/ is on sys.path (rootdir-relative imports)
+from mutants import a1, a2, a3, a5  # tests/ is on sys.path (rootdir-relative imports)
 
-CORPORA = {"a1": a1, "a2": a2, "a3": a3}
-MINIMUM = {"a1": 15, "a2": 10, "a3": 30}
+CORPORA = {"a1": a1, "a2": a2, "a3": a3, "a5": a5}
+MINIMUM = {"a1": 15, "a2": 10, "a3": 30, "a5": 12}
 HINT = " — this is what you get when "
 LISTED = {aid: [m for found in mistakes.load(spec.get(aid).mistakes_module).values()
                 for m in found] for aid in CORPORA}
@@ -306,7 +306,30 @@ def a3_inputs(rng) -> dict[str, list[tuple]]:
     }
 
 
-INPUTS = {"a1": a1_inputs, "a2": a2_inputs, "a3": a3_inputs}
+def a5_inputs(rng) -> dict[str, list[tuple]]:
+    """The same for A5."""
+    boxes, roi, gen, feat = (hidden("a5", f"test_{m}_hidden") for m in (
+        "boxes", "roi", "generative", "features"))
+    return {
+        "iou": [(boxes.random_boxes(rng, m, 4.0), boxes.random_boxes(rng, k, 4.0))
+                for m, k in boxes.IOU_SHAPES]
+        + [(boxes.shifted_edge_boxes(rng), boxes.shifted_edge_boxes(rng))],
+        "nms": [boxes.nms_inputs(rng, *case) for case in boxes.NMS_CASES]
+        + [boxes.nms_edge_inputs(rng, t) for t in (0.5, 0.2)],
+        "average_precision": [boxes.ap_inputs(rng, *case) for case in boxes.AP_CASES],
+        "mean_average_precision": [(*boxes.scene(rng), t) for t in (0.5, 0.75)]
+        + [(*boxes.two_ground_truths_scene(), 0.5)],
+        "roi_pool_forward": [roi.pool_inputs(rng, case) for case in roi.POOL_CASES],
+        "detection_loss_forward": [roi.loss_inputs(rng, case) for case in roi.LOSS_CASES],
+        "gan_generator_loss": [gen.logits(rng, case)[1:] for case in gen.GAN_CASES],
+        "reparameterize_forward": [gen.latent(rng, n, z) for n, z, _ in gen.VAE_SHAPES],
+        "gaussian_kl": [gen.latent(rng, n, z)[:2] for n, z, _ in gen.VAE_SHAPES],
+        "pca_fit": [(feat.pca_data(rng, n, d), k) for n, d, k in feat.PCA_CASES],
+        "knn_predict": [feat.knn_inputs(rng, case) for case in feat.KNN_CASES],
+    }
+
+
+INPUTS = {"a1": a1_inputs, "a2": a2_inputs, "a3": a3_inputs, "a5": a5_inputs}
 
 
 def arguments(aid: str, function: str, rng) -> list[tuple]:
