@@ -16,10 +16,10 @@ from grader import mistakes, spec
 from grader.compare import Mismatch, agrees, check_array, check_scalar
 from grader.grade import grade
 from grader.mistakes import Mistake, Recorder
-from mutants import a1, a2, a3, a5  # tests/ is on sys.path (rootdir-relative imports)
+from mutants import a1, a2, a3, a4, a5  # tests/ is on sys.path (rootdir-relative imports)
 
-CORPORA = {"a1": a1, "a2": a2, "a3": a3, "a5": a5}
-MINIMUM = {"a1": 15, "a2": 10, "a3": 30, "a5": 12}
+CORPORA = {"a1": a1, "a2": a2, "a3": a3, "a4": a4, "a5": a5}
+MINIMUM = {"a1": 15, "a2": 10, "a3": 30, "a4": 10, "a5": 12}
 HINT = " — this is what you get when "
 LISTED = {aid: [m for found in mistakes.load(spec.get(aid).mistakes_module).values()
                 for m in found] for aid in CORPORA}
@@ -306,6 +306,26 @@ def a3_inputs(rng) -> dict[str, list[tuple]]:
     }
 
 
+def a4_inputs(rng) -> dict[str, list[tuple]]:
+    """The same for A4."""
+    attn, layers, swin = (hidden("a4", f"test_{m}_hidden") for m in (
+        "attention", "layers", "swin_bert"))
+    return {
+        "scaled_dot_product_attention_forward": [
+            attn.qkv(rng, *attn.attention_shape(rng, case)) for case in attn.ATTENTION],
+        "causal_mask": [(t,) for t in (2, 5, 8)],
+        "additive_attention_forward": [attn.additive_inputs(rng, c) for c in attn.ADDITIVE],
+        "multihead_attention_forward": [attn.multihead_inputs(rng, c) for c in attn.MULTIHEAD],
+        "sinusoidal_positional_encoding": layers.SINUSOIDS,
+        "position_embedding_forward": [layers.embedding_inputs(rng, c)
+                                       for c in layers.EMBEDDINGS],
+        "layernorm_forward": [layers.layernorm_inputs(rng, c) for c in layers.LAYERNORMS],
+        "gelu_forward": [(layers.gelu_input(rng, shape),) for shape in layers.GELUS],
+        "window_reverse": [(rng.standard_normal((n * (h // ws) * (w // ws), ws, ws, c)), ws, h, w)
+                           for n, h, w, c, ws in swin.PARTITIONS],
+    }
+
+
 def a5_inputs(rng) -> dict[str, list[tuple]]:
     """The same for A5."""
     boxes, roi, gen, feat = (hidden("a5", f"test_{m}_hidden") for m in (
@@ -329,7 +349,7 @@ def a5_inputs(rng) -> dict[str, list[tuple]]:
     }
 
 
-INPUTS = {"a1": a1_inputs, "a2": a2_inputs, "a3": a3_inputs, "a5": a5_inputs}
+INPUTS = {"a1": a1_inputs, "a2": a2_inputs, "a3": a3_inputs, "a4": a4_inputs, "a5": a5_inputs}
 
 
 def arguments(aid: str, function: str, rng) -> list[tuple]:

@@ -12,12 +12,12 @@ import pytest
 
 from grader import spec
 from grader.grade import grade
-from mutants import a1, a2, a3, a5  # tests/ is on sys.path (rootdir-relative imports)
+from mutants import a1, a2, a3, a4, a5  # tests/ is on sys.path (rootdir-relative imports)
 from mutants.common import build
 from test_mistakes import HINT, LISTED
 
-CORPORA = {"a1": a1, "a2": a2, "a3": a3, "a5": a5}
-MINIMUM = {"a1": 25, "a2": 15, "a3": 20, "a5": 15}
+CORPORA = {"a1": a1, "a2": a2, "a3": a3, "a4": a4, "a5": a5}
+MINIMUM = {"a1": 25, "a2": 15, "a3": 20, "a4": 20, "a5": 15}
 # Mistakes also named on another mutant, on the hidden inputs where the two bugs give the same
 # value and its words are as true: with N = 1, dividing by N is not dividing at all (stride 1
 # and stride**2 likewise). mom_flipped keeps its velocity with the opposite sign (v += lr * dw,
