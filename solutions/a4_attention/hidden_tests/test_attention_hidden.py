@@ -23,7 +23,8 @@ ATTENTION = [(1, 1, 4, 3, 2), (2, 3, 5, 4, 6), (3, 5, 2, 6, 3), (2, 4, 4, 2, 5),
 MASKED = [(2, 3, 5, 4, 3, "random"), (3, 4, 6, 3, 2, "padding"), (2, 5, 5, 4, 4, "causal"),
           (1, 4, 3, 2, 5, "shared"), (3, 4, 5, 3, 2, "empty rows"), (2, 6, 6, 3, 4, "causal-N")]
 # (N, T, Hs, He, A) for additive attention
-ADDITIVE = [(1, 1, 2, 3, 4), (2, 5, 3, 4, 6), (3, 4, 4, 2, 3), (4, 7, 5, 5, 4)]
+# (T = 1 would give the softmax nothing to weigh: every gradient but dh 0)
+ADDITIVE = [(1, 2, 2, 3, 4), (2, 5, 3, 4, 6), (3, 4, 4, 2, 3), (4, 7, 5, 5, 4)]
 # (N, Tq, Tk, D, Dm, heads, mask): self-attention when Tq == Tk and D == Dm and mask != "cross"
 MULTIHEAD = [(2, 4, 4, 6, 6, 1, None), (2, 5, 5, 8, 8, 4, None), (1, 3, 3, 6, 6, 6, None),
              (2, 3, 5, 8, 6, 2, None), (3, 4, 2, 6, 4, 3, None), (2, 5, 5, 8, 8, 2, "causal"),
