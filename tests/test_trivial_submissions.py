@@ -92,7 +92,8 @@ for _name, _obj in list(globals().items()):
 '''
 
 KINDS = ["zeros", "ones", "identity"]
-FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a5": "a5_beyond"}
+FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a4": "a4_attention",
+           "a5": "a5_beyond"}
 
 
 def trivial_variant(aid: str, kind: str) -> Variant:
