@@ -84,7 +84,14 @@ FIXED["a5"] = {"test_iou_example", "test_nms_example", "test_average_precision_e
                "test_detection_loss_example", "test_gan_losses_example", "test_lsgan_example",
                "test_vae_examples", "test_pca_example", "test_distances_example",
                "test_knn_example"}
-FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a5": "a5_beyond"}
+FIXED["a4"] = {"test_attention_example", "test_causal_mask_and_masked_examples",
+               "test_additive_attention_example", "test_multihead_identity_example",
+               "test_encoder_block_switched_off", "test_decoder_block_switched_off_and_causal",
+               "test_sinusoid_example", "test_layernorm_example", "test_gelu_example",
+               "test_ffn_example", "test_window_partition_example",
+               "test_shifted_window_mask_example", "test_bert_masking_example"}
+FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a4": "a4_attention",
+           "a5": "a5_beyond"}
 
 
 def printed(result) -> dict[str, str]:
