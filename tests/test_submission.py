@@ -273,7 +273,7 @@ def stub(name: str, args: str = "x") -> str:
 
 
 @pytest.mark.parametrize("folder", ["solution", "folder"])
-@pytest.mark.parametrize("aid", ["a1", "a2", "a5"])
+@pytest.mark.parametrize("aid", ["a1", "a2", "a4", "a5"])
 def test_reference_and_stubs_are_found_where_the_assignment_puts_them(aid, folder):
     assignment = spec.get(aid)
     layout = submission.locate(getattr(assignment, folder), assignment)
