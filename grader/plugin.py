@@ -51,6 +51,7 @@ class GradingPlugin:
         self._tests: dict[str, TestResult] = {}
         self._points: dict[str, float] = {}
         self._total = self._done = 0
+        self._ref: SimpleNamespace | None = None
 
     # -- configuration and collection -----------------------------------------------------------
     def pytest_configure(self, config):
@@ -67,6 +68,10 @@ class GradingPlugin:
         groups: dict[str, list] = {}
         for item in items:
             groups.setdefault(_function_id(item), []).append(item)
+            # The verdict and feedback come from the exception itself (_record); pytest's own
+            # rendering of each failure's traceback, a third of a failing grading's time, is
+            # never read.
+            item.repr_failure = _brief_failure
         for test_id, group in groups.items():
             first = group[0]
             points = first.get_closest_marker("points")
@@ -90,13 +95,15 @@ class GradingPlugin:
 
     @pytest.fixture
     def ref(self) -> SimpleNamespace:
-        """The reference's public names; calls to those with known mistakes are recorded."""
-        namespace = SimpleNamespace()
-        for module in self.spec.modules:
-            mod = importlib.import_module(self.spec.reference_module(module))
-            namespace.__dict__.update({k: self._mistakes.wrap(k, v) for k, v in vars(mod).items()
-                                       if not k.startswith("_")})
-        return namespace
+        """The reference's public names; calls to those with known mistakes are recorded (in
+        the recorder each test starts afresh, so one namespace serves the whole run)."""
+        if self._ref is None:
+            self._ref = SimpleNamespace()
+            for module in self.spec.modules:
+                mod = importlib.import_module(self.spec.reference_module(module))
+                self._ref.__dict__.update({k: self._mistakes.wrap(k, v)
+                                           for k, v in vars(mod).items() if not k.startswith("_")})
+        return self._ref
 
     @pytest.fixture
     def rng(self, request) -> np.random.Generator:
@@ -190,6 +197,11 @@ def _function_id(item) -> str:
     return item.nodeid.split("[", 1)[0]
 
 
+def _brief_failure(excinfo, style=None) -> str:
+    """A failed test's report text: the exception's first line (see _record for the feedback)."""
+    return f"{type(excinfo.value).__name__}: {(str(excinfo.value).strip().splitlines() or [''])[0]}"
+
+
 def _explain(excinfo) -> tuple[str, bool]:
     """Feedback for a failed case, and whether the grader itself (not the student) failed."""
     exc = excinfo.value
@@ -208,7 +220,11 @@ def grading_args(spec: Assignment, *, hidden: bool, timeout: float) -> list[str]
     paths = [str(spec.public_tests)]
     if hidden and spec.hidden_tests is not None:
         paths.append(str(spec.hidden_tests))
+    # Not loaded: pytest's terminal reporter (nobody reads its output: the report is built from
+    # the plugin's results, and its failure summary costs a tenth of a grading), the cache, the
+    # warnings and unraisable-exception plugins (student code never runs in this process; the
+    # latter's closing gc.collect() is a grading's slowest single call).
     return [*paths, "--disable-plugin-autoload", "-c", str(ROOT / "grader" / "grading.ini"),
-            "--rootdir", str(ROOT),
-            "-p", "no:cacheprovider", "-p", "pytest_timeout", f"--timeout={timeout:g}",
-            "--import-mode=importlib", "-qq", "--no-header", "--tb=native", "-p", "no:warnings"]
+            "--rootdir", str(ROOT), "-p", "pytest_timeout", f"--timeout={timeout:g}",
+            "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:warnings",
+            "-p", "no:unraisableexception", "-p", "no:terminal"]
