@@ -83,6 +83,7 @@ class WorkerSession:
         work = self._root / "work"
         work.mkdir()
         req_r, self._req_w = os.pipe()
+        os.set_blocking(self._req_w, False)  # requests cross a pipe's capacity per write
         self._resp_r, resp_w = os.pipe()
         cfg = {"submission_dir": str(self.submission_dir), "work_dir": str(work),
                "fd_in": req_r, "fd_out": resp_w, "extra_imports": list(self.extra_imports),

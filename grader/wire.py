@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import re
 import select
 import struct
 import time
@@ -211,10 +212,45 @@ class _Values:
             "$tuple": _tuple, "$dict": _dict, "$h": _handle, "$fn": _probe}
 
 
+_MAGIC = b"\x93NUMPY\x01\x00"  # NPY format version 1.0
+# The header NumPy writes for a plain numeric array, e.g.
+# {'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), } padded with spaces to "\n".
+_HEADER = re.compile(rb"\{'descr': '([<>|=][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
+                     rb"'shape': \(((?:[0-9]{1,19}, )*(?:[0-9]{1,19},?)?)\), \} *\n")
+
+
 def _npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
-    return buf.getvalue()
+    """One array as an NPY 1.0 blob in C order, the header as np.lib.format.write_array writes
+    it (less its padding for growth), without its general-purpose machinery: a request carries a
+    handful of small arrays, and this runs on both sides of every call."""
+    arr = np.asarray(arr)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")
+    header = f"{{'descr': '{arr.dtype.str}', 'fortran_order': False, 'shape': {arr.shape!r}, }}"
+    pad = -(len(_MAGIC) + 2 + len(header) + 1) % 64
+    text = (header + " " * pad + "\n").encode("latin1")
+    if len(text) > 0xFFFF:
+        raise WireError("array has too many dimensions")
+    return b"".join((_MAGIC, struct.pack("<H", len(text)), text, arr.tobytes()))
+
+
+def _header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """An NPY blob's shape, order, dtype and data offset. NumPy's own header writer's output is
+    read with a strict pattern; anything else goes through NumPy's reader (ast.literal_eval,
+    which never runs code). Neither trusts the header: see _load."""
+    if blob[:len(_MAGIC)] == _MAGIC and len(blob) >= len(_MAGIC) + 2:
+        (size,) = struct.unpack_from("<H", blob, len(_MAGIC))
+        start = len(_MAGIC) + 2
+        match = _HEADER.fullmatch(blob, start, start + size)
+        if match:
+            shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
+            return shape, match[2] == b"True", np.dtype(match[1].decode()), start + size
+    f = io.BytesIO(blob)
+    version = np.lib.format.read_magic(f)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(f)
+    return shape, fortran, dtype, f.tell()
 
 
 def _load(blobs: list[bytes], index) -> np.ndarray:
@@ -223,32 +259,38 @@ def _load(blobs: list[bytes], index) -> np.ndarray:
         raise WireError("bad array reference")
     blob = blobs[index]
     try:
-        f = io.BytesIO(blob)
-        version = np.lib.format.read_magic(f)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read_header(f)
+        shape, fortran, dtype, offset = _header(blob)
     except Exception as exc:  # noqa: BLE001 - any malformed header is a wire error
         raise WireError(f"malformed array header: {exc}") from None
     if dtype.kind not in "biufc" or dtype.hasobject or dtype.fields is not None:
         raise WireError(f"unsupported array dtype {dtype}")
     count = math.prod(shape)
-    if count * dtype.itemsize != len(blob) - f.tell():
-        raise WireError(f"array of shape {shape} does not match its {len(blob) - f.tell()} bytes")
-    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=f.tell())
+    if count * dtype.itemsize != len(blob) - offset:
+        raise WireError(f"array of shape {shape} does not match its {len(blob) - offset} bytes")
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
     return flat.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def send(fd: int, payload: bytes, deadline: float | None = None) -> None:
-    """Write one length-prefixed frame, by ``deadline`` (``time.monotonic()``) if one is given."""
+    """Write one length-prefixed frame, by ``deadline`` (``time.monotonic()``) if one is given.
+
+    With a deadline on a blocking pipe each write is at most PIPE_BUF bytes, which a pipe that
+    select() calls writable takes without blocking (a larger write could block past the deadline
+    on a reader that stopped reading); a non-blocking pipe takes a pipe's capacity per write,
+    as much of it as fits."""
     data = memoryview(_LEN.pack(len(payload)) + payload)
-    # A pipe that select() calls writable takes PIPE_BUF bytes without blocking; a larger write
-    # could block past the deadline on a reader that stopped reading.
-    chunk = _CHUNK if deadline is None else select.PIPE_BUF
+    careful = deadline is not None and os.get_blocking(fd)
+    chunk = select.PIPE_BUF if careful else _CHUNK
     while data:
-        _wait(fd, deadline, write=True)
+        if careful:
+            _wait(fd, deadline, write=True)
         try:
             data = data[os.write(fd, data[:chunk]):]
+        except BlockingIOError:  # a non-blocking pipe that is full: wait for room
+            if deadline is None:
+                select.select([], [fd], [])
+            else:
+                _wait(fd, deadline, write=True)
         except BrokenPipeError:
             raise Closed("the reader closed the pipe") from None
 

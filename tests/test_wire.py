@@ -302,6 +302,46 @@ def test_npy_blob_with_truncated_data_is_refused():
         wire.decode(frame({"$nd": 0}, [blob[:-8]]))
 
 
+ARRAYS = [np.zeros(()), np.arange(6.0).reshape(2, 3), np.ones((2, 3), order="F"),
+          np.arange(12.0)[::2], np.arange(5, dtype=np.int32), np.array([True, False]),
+          np.zeros((0, 4)), np.ones(3, dtype=np.complex128), np.zeros(3, dtype=">f8"),
+          np.zeros((1,) * 20, dtype=np.float16), np.arange(4, dtype=np.uint64)]
+
+
+@pytest.mark.parametrize("arr", ARRAYS, ids=lambda a: f"{a.dtype.str}{a.shape}")
+def test_arrays_cross_as_npy_that_numpy_reads(arr):
+    """Our writer's blob is valid NPY (NumPy reads it back as the array), and both it and the
+    blobs NumPy writes, in either order, decode to the same array."""
+    ours = wire._npy(arr)
+    assert_same(np.lib.format.read_array(io.BytesIO(ours), allow_pickle=False), arr)
+    for blob in (ours, npy(arr), npy(np.asfortranarray(arr) if arr.ndim else arr)):
+        assert_same(wire.decode(frame({"$nd": 0}, [blob])), arr)
+
+
+@pytest.mark.parametrize("header", [
+    "{'shape': (2,), 'fortran_order': False, 'descr': '<f8'}",  # another key order
+    "{'descr':'<f8','fortran_order':False,'shape':(2,)}",  # no spaces
+    "{'descr': dtype('<f8'), 'fortran_order': False, 'shape': (2,), }",  # not a literal
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'extra': 1, }",
+    "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",  # object: refused either way
+])
+def test_npy_headers_in_other_forms_go_through_numpys_reader(header):
+    """Only the exact form NumPy writes takes the fast path; any other text is NumPy's to read
+    (with ast.literal_eval) or refuse, and the same checks follow."""
+    blob = npy_with_header(header, np.array([1.5, 2.5]).tobytes())
+    try:
+        expected = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+    except Exception:  # noqa: BLE001 - what NumPy refuses, the wire refuses
+        with pytest.raises(WireError):
+            wire.decode(frame({"$nd": 0}, [blob]))
+    else:
+        if expected.dtype.kind == "O":
+            with pytest.raises(WireError):
+                wire.decode(frame({"$nd": 0}, [blob]))
+        else:
+            assert_same(wire.decode(frame({"$nd": 0}, [blob])), expected)
+
+
 def nested_lists(depth):
     value = []
     for _ in range(depth):
