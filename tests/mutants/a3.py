@@ -815,10 +815,296 @@ def train_tbptt(model, data, seq_len, batch_size, num_iterations, learning_rate=
     return losses
 """
 
+# Correct rewrites of the three models (classifier, captioner, seq2seq): written from their
+# docstrings without model_utils' cell_forward / cell_backward, so every model task is also
+# proved against code that is laid out another way.
+
+# The classifier through the student's sequence functions (rnn_forward, lstm_forward,
+# gru_forward: the zero state is theirs to start from), its embedding by indexing and
+# np.add.at, the softmax by np.logaddexp, the parameters drawn in another order (the docstring
+# leaves it free) and the minibatches cut in advance.
+ALT_CLASSIFIER = """
+class SequenceClassifier:
+    def __init__(self, vocab_size, num_classes, wordvec_dim=8, hidden_dim=32, cell_type="rnn",
+                 *, dtype=np.float64, seed=None):
+        gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell_type]
+        rng = np.random.default_rng(seed)
+        D, H, C = wordvec_dim, hidden_dim, num_classes
+        p = {"W_out": rng.normal(0.0, H ** -0.5, (H, C)), "b_out": np.zeros(C)}
+        p["Wh"] = rng.normal(0.0, H ** -0.5, (H, gates * H))
+        p["Wx"] = rng.normal(0.0, D ** -0.5, (D, gates * H))
+        p["W_embed"] = rng.normal(0.0, 1.0, (vocab_size, D))
+        if cell_type == "gru":
+            p["bx"], p["bh"] = np.zeros(3 * H), np.zeros(3 * H)
+            p["bx"][H:2 * H] = 4.0
+        else:
+            p["b"] = np.zeros(gates * H)
+            if cell_type == "lstm":
+                p["b"][H:2 * H] = 4.0
+        self.cell_type, self.dtype = cell_type, dtype
+        self.params = {k: v.astype(dtype) for k, v in p.items()}
+
+    def set_params(self, params):
+        self.params = {k: np.array(v, dtype=self.dtype) for k, v in params.items()}
+
+    def _biases(self):
+        p = self.params
+        return (p["bx"], p["bh"]) if self.cell_type == "gru" else (p["b"],)
+
+    def loss(self, x, y=None):
+        p, cell = self.params, self.cell_type
+        emb = p["W_embed"][x]
+        h0 = np.zeros((x.shape[0], p["Wh"].shape[0]), self.dtype)
+        forward = {"rnn": rnn_layers.rnn_forward, "lstm": rnn_layers.lstm_forward,
+                   "gru": rnn_layers.gru_forward}[cell]
+        h, cache = forward(emb, h0, p["Wx"], p["Wh"], *self._biases())
+        scores = h[:, -1, :].dot(p["W_out"]) + p["b_out"]
+        if y is None:
+            return scores
+        N = len(y)
+        log_probs = scores - np.logaddexp.reduce(scores, axis=1)[:, None]
+        picked = log_probs[np.arange(N), y]
+        dscores = np.exp(log_probs)
+        dscores[np.arange(N), y] -= 1.0
+        dscores /= N
+        dh = np.zeros_like(h)
+        dh[:, -1, :] = dscores.dot(p["W_out"].T)
+        backward = {"rnn": rnn_layers.rnn_backward, "lstm": rnn_layers.lstm_backward,
+                    "gru": rnn_layers.gru_backward}[cell]
+        demb, _, *dcell = backward(dh, cache)
+        names = ["Wx", "Wh", "bx", "bh"] if cell == "gru" else ["Wx", "Wh", "b"]
+        grads = dict(zip(names, dcell))
+        grads["W_embed"] = np.zeros_like(p["W_embed"])
+        np.add.at(grads["W_embed"], x, demb)
+        grads["W_out"] = np.einsum("nh,nc->hc", h[:, -1, :], dscores)
+        grads["b_out"] = np.einsum("nc->c", dscores)
+        return float(-picked.sum() / N), {k: np.asarray(grads[k], self.dtype) for k in p}
+
+
+def train_classifier(model, x, y, *, epochs=4, batch_size=32, learning_rate=5e-3, max_norm=5.0,
+                     seed=0, on_step=None):
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(len(x)) for _ in range(epochs)]
+    cuts = list(range(batch_size, len(x), batch_size))
+    batches = [(x[part], y[part]) for order in orders for part in np.split(order, cuts)]
+    return model_utils.train(model, batches, learning_rate, max_norm, on_step)
+"""
+
+# The captioner through the student's sequence functions for the loss (an LSTM's c0 = 0 is
+# what lstm_forward starts from) and through the step functions for greedy sampling; the
+# temporal affine layer by einsum and the masked softmax written out.
+ALT_CAPTIONER = """
+class DigitCaptioner:
+    def __init__(self, vocab, input_dim=64, wordvec_dim=16, hidden_dim=32, cell_type="rnn",
+                 *, dtype=np.float64, seed=None):
+        if cell_type not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"cell_type {cell_type!r}; expected 'rnn', 'lstm' or 'gru'")
+        self.vocab, self.cell_type, self.dtype = dict(vocab), cell_type, dtype
+        V, D, W, H = len(vocab), input_dim, wordvec_dim, hidden_dim
+        rng = np.random.default_rng(seed)
+        g = {"rnn": 1, "lstm": 4, "gru": 3}[cell_type]
+        p = {"W_proj": rng.standard_normal((D, H)) * D ** -0.5, "b_proj": np.zeros(H),
+             "W_embed": rng.standard_normal((V, W)),
+             "Wx": rng.standard_normal((W, g * H)) * W ** -0.5,
+             "Wh": rng.standard_normal((H, g * H)) * H ** -0.5}
+        for name in (("bx", "bh") if cell_type == "gru" else ("b",)):
+            p[name] = np.zeros(g * H)
+        p["W_vocab"] = rng.standard_normal((H, V)) * H ** -0.5
+        p["b_vocab"] = np.zeros(V)
+        self.params = {k: v.astype(dtype) for k, v in p.items()}
+
+    def set_params(self, params):
+        self.params = {k: np.array(v, dtype=self.dtype) for k, v in params.items()}
+
+    def _biases(self):
+        p = self.params
+        return (p["bx"], p["bh"]) if self.cell_type == "gru" else (p["b"],)
+
+    def loss(self, features, captions):
+        p, cell = self.params, self.cell_type
+        features = np.asarray(features, dtype=self.dtype)
+        inputs, targets = captions[:, :-1], captions[:, 1:]
+        keep = (targets != self.vocab["<NULL>"]).astype(self.dtype)
+        h0 = features.dot(p["W_proj"]) + p["b_proj"]
+        forward = {"rnn": rnn_layers.rnn_forward, "lstm": rnn_layers.lstm_forward,
+                   "gru": rnn_layers.gru_forward}[cell]
+        h, cache = forward(p["W_embed"][inputs], h0, p["Wx"], p["Wh"], *self._biases())
+        scores = np.einsum("nth,hv->ntv", h, p["W_vocab"]) + p["b_vocab"]
+        N, T, V = scores.shape
+        top = scores.max(axis=2, keepdims=True)
+        log_probs = scores - top - np.log(np.exp(scores - top).sum(axis=2, keepdims=True))
+        n, t = np.meshgrid(np.arange(N), np.arange(T), indexing="ij")
+        loss = -(log_probs[n, t, targets] * keep).sum() / N
+        dscores = np.exp(log_probs)
+        dscores[n, t, targets] -= 1.0
+        dscores *= keep[:, :, None] / N
+        grads = {"W_vocab": np.einsum("nth,ntv->hv", h, dscores),
+                 "b_vocab": dscores.sum(axis=(0, 1))}
+        dh = np.einsum("ntv,hv->nth", dscores, p["W_vocab"])
+        backward = {"rnn": rnn_layers.rnn_backward, "lstm": rnn_layers.lstm_backward,
+                    "gru": rnn_layers.gru_backward}[cell]
+        dx, dh0, *dcell = backward(dh, cache)
+        grads.update(zip(["Wx", "Wh", "bx", "bh"] if cell == "gru" else ["Wx", "Wh", "b"],
+                         dcell))
+        grads["W_embed"] = np.zeros_like(p["W_embed"])
+        np.add.at(grads["W_embed"], inputs, dx)
+        grads["W_proj"], grads["b_proj"] = features.T.dot(dh0), dh0.sum(axis=0)
+        return float(loss), {k: np.asarray(grads[k], self.dtype) for k in p}
+
+    def sample(self, features, max_length=8):
+        p, cell = self.params, self.cell_type
+        null, end = self.vocab["<NULL>"], self.vocab["<END>"]
+        h = np.asarray(features, dtype=self.dtype).dot(p["W_proj"]) + p["b_proj"]
+        c = np.zeros_like(h)
+        token = np.full(len(h), self.vocab["<START>"])
+        out, done = [], np.zeros(len(h), dtype=bool)
+        for _ in range(max_length):
+            x = p["W_embed"][token]
+            if cell == "rnn":
+                h, _ = rnn_layers.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+            elif cell == "lstm":
+                h, c, _ = rnn_layers.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+            else:
+                h, _ = rnn_layers.gru_step_forward(x, h, p["Wx"], p["Wh"], p["bx"], p["bh"])
+            token = np.argmax(h.dot(p["W_vocab"]) + p["b_vocab"], axis=1)
+            out.append(np.where(done, null, token))
+            done = done | (token == end)
+        return np.stack(out, axis=1) if out else np.zeros((len(h), 0), dtype=int)
+
+
+def train_captioner(model, features, captions, *, epochs=1, batch_size=50, learning_rate=1e-2,
+                    max_norm=5.0, seed=0, on_step=None):
+    rng = np.random.default_rng(seed)
+    N = len(features)
+    orders = [rng.permutation(N) for _ in range(epochs)]
+    batches = [(features[o[i:i + batch_size]], captions[o[i:i + batch_size]])
+               for o in orders for i in range(0, N, batch_size)]
+    return model_utils.train(model, batches, learning_rate, max_norm, on_step)
+"""
+
+# Seq2seq with its own time loops over the student's step functions (encoder and decoder, and
+# backpropagation through both by hand), its parameters in one dict comprehension.
+ALT_SEQ2SEQ = """
+class Seq2Seq:
+    def __init__(self, vocab_size, wordvec_dim=16, hidden_dim=64, cell_type="rnn", *,
+                 dtype=np.float64, seed=None):
+        if cell_type not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"cell_type {cell_type!r}; expected 'rnn', 'lstm' or 'gru'")
+        self.cell_type, self.dtype = cell_type, dtype
+        V, W, H = vocab_size, wordvec_dim, hidden_dim
+        g = {"rnn": 1, "lstm": 4, "gru": 3}[cell_type]
+        rng = np.random.default_rng(seed)
+        p = {}
+        for part in ("_enc", "_dec"):
+            p["W_embed" + part] = rng.standard_normal((V, W))
+            p["Wx" + part] = rng.standard_normal((W, g * H)) / np.sqrt(W)
+            p["Wh" + part] = rng.standard_normal((H, g * H)) / np.sqrt(H)
+            for b in (("bx", "bh") if cell_type == "gru" else ("b",)):
+                p[b + part] = np.zeros(g * H)
+        p["W_vocab"] = rng.standard_normal((H, V)) / np.sqrt(H)
+        p["b_vocab"] = np.zeros(V)
+        self.params = {k: v.astype(dtype) for k, v in p.items()}
+
+    def set_params(self, params):
+        self.params = {k: np.array(v, dtype=self.dtype) for k, v in params.items()}
+
+    def _names(self, part):
+        return [n + part for n in (("Wx", "Wh", "bx", "bh") if self.cell_type == "gru"
+                                   else ("Wx", "Wh", "b"))]
+
+    def _run(self, x, h, c, part):
+        # One layer over x (N, T, W) from (h, c): every h, the last (h, c), the step caches.
+        p, cell = self.params, self.cell_type
+        weights = [p[n] for n in self._names(part)]
+        hs, caches = [], []
+        for t in range(x.shape[1]):
+            if cell == "lstm":
+                h, c, cache = rnn_layers.lstm_step_forward(x[:, t], h, c, *weights)
+            elif cell == "rnn":
+                h, cache = rnn_layers.rnn_step_forward(x[:, t], h, *weights)
+            else:
+                h, cache = rnn_layers.gru_step_forward(x[:, t], h, *weights)
+            hs.append(h)
+            caches.append(cache)
+        return hs, h, c, caches
+
+    def _back(self, dhs, dh, dc, caches, part, grads):
+        # Backpropagation through _run: dhs[t] reaches h_t from above, (dh, dc) the last state.
+        cell, names = self.cell_type, self._names(part)
+        dxs = [None] * len(caches)
+        for t in range(len(caches) - 1, -1, -1):
+            total = dh if dhs is None else dh + dhs[t]
+            if cell == "lstm":
+                dxs[t], dh, dc, *dw = rnn_layers.lstm_step_backward(total, dc, caches[t])
+            elif cell == "rnn":
+                dxs[t], dh, *dw = rnn_layers.rnn_step_backward(total, caches[t])
+            else:
+                dxs[t], dh, *dw = rnn_layers.gru_step_backward(total, caches[t])
+            for name, value in zip(names, dw):
+                grads[name] = grads.get(name, 0) + value
+        return np.stack(dxs, axis=1), dh, dc
+
+    def _encode(self, src):
+        N, H = len(src), self.params["Wh_enc"].shape[0]
+        zero = np.zeros((N, H), self.dtype)
+        _, h, c, caches = self._run(self.params["W_embed_enc"][src], zero, zero, "_enc")
+        return h, c, caches
+
+    def loss(self, src, tgt):
+        p = self.params
+        h, c, enc_caches = self._encode(src)
+        tgt_in = np.hstack([np.ones((len(tgt), 1), dtype=tgt.dtype), tgt[:, :-1]])
+        hs, _, _, dec_caches = self._run(p["W_embed_dec"][tgt_in], h, c, "_dec")
+        hs = np.stack(hs, axis=1)
+        scores = hs @ p["W_vocab"] + p["b_vocab"]
+        N, T, V = scores.shape
+        mask = (tgt != 0).reshape(-1)
+        flat = scores.reshape(-1, V)
+        rows = np.arange(N * T)
+        log_probs = flat - np.logaddexp.reduce(flat, axis=1, keepdims=True)
+        loss = -(log_probs[rows, tgt.reshape(-1)] * mask).sum() / N
+        dflat = np.exp(log_probs)
+        dflat[rows, tgt.reshape(-1)] -= 1.0
+        dflat *= mask[:, None] / N
+        dscores = dflat.reshape(N, T, V)
+        grads = {"W_vocab": hs.reshape(-1, hs.shape[2]).T @ dflat, "b_vocab": dflat.sum(axis=0)}
+        dhs = dscores @ p["W_vocab"].T
+        zero = np.zeros_like(h)
+        # the decoder started from the encoder's last state: what reaches it flows on
+        dx_dec, dh0, dc0 = self._back([dhs[:, t] for t in range(T)], zero, zero.copy(),
+                                      dec_caches, "_dec", grads)
+        dx_enc, _, _ = self._back(None, dh0, dc0, enc_caches, "_enc", grads)
+        for part, tokens, dx in (("_dec", tgt_in, dx_dec), ("_enc", src, dx_enc)):
+            grads["W_embed" + part] = np.zeros_like(p["W_embed" + part])
+            np.add.at(grads["W_embed" + part], tokens, dx)
+        return float(loss), {k: np.asarray(grads[k], self.dtype) for k in p}
+
+    def translate(self, src, max_length):
+        p, cell = self.params, self.cell_type
+        h, c, _ = self._encode(src)
+        token = np.ones(len(src), dtype=int)
+        rows, done = [], np.zeros(len(src), dtype=bool)
+        names = self._names("_dec")
+        for _ in range(max_length):
+            x = p["W_embed_dec"][token]
+            if cell == "lstm":
+                h, c, _ = rnn_layers.lstm_step_forward(x, h, c, *[p[n] for n in names])
+            elif cell == "rnn":
+                h, _ = rnn_layers.rnn_step_forward(x, h, *[p[n] for n in names])
+            else:
+                h, _ = rnn_layers.gru_step_forward(x, h, *[p[n] for n in names])
+            token = (h @ p["W_vocab"] + p["b_vocab"]).argmax(axis=1)
+            rows.append(np.where(done, 0, token))
+            done |= token == 2
+        return np.stack(rows, axis=1) if rows else np.zeros((len(src), 0), dtype=int)
+"""
+
 ALTERNATIVES: list[Variant] = [
     Variant("dict_caches", (("rnn_layers", ALT_DICT_CACHES), ("optim", ALT_CLIP_CONCATENATED))),
     Variant("concatenated_weights", (("rnn_layers", ALT_CONCATENATED_WEIGHTS),
                                      ("optim", ALT_CLIP_MIN))),
     Variant("hoisted_input_projection", (("rnn_layers", ALT_HOISTED_INPUT_PROJECTION),
                                          ("language_model", ALT_LANGUAGE_MODEL))),
+    Variant("models_rewritten", (("classifier", ALT_CLASSIFIER), ("captioner", ALT_CAPTIONER),
+                                 ("seq2seq", ALT_SEQ2SEQ))),
 ]
