@@ -221,10 +221,10 @@ def grading_args(spec: Assignment, *, hidden: bool, timeout: float) -> list[str]
     if hidden and spec.hidden_tests is not None:
         paths.append(str(spec.hidden_tests))
     # Not loaded: pytest's terminal reporter (nobody reads its output: the report is built from
-    # the plugin's results, and its failure summary costs a tenth of a grading), the cache, the
-    # warnings and unraisable-exception plugins (student code never runs in this process; the
-    # latter's closing gc.collect() is a grading's slowest single call).
+    # the plugin's results, and its failure summary costs a tenth of a grading), the cache, and
+    # the log-capturing, warnings and unraisable-exception plugins (student code never runs in
+    # this process; the last one's closing gc.collect() is a grading's slowest single call).
     return [*paths, "--disable-plugin-autoload", "-c", str(ROOT / "grader" / "grading.ini"),
             "--rootdir", str(ROOT), "-p", "pytest_timeout", f"--timeout={timeout:g}",
             "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:warnings",
-            "-p", "no:unraisableexception", "-p", "no:terminal"]
+            "-p", "no:unraisableexception", "-p", "no:terminal", "-p", "no:logging"]
