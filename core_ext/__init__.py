@@ -18,6 +18,19 @@ The recurrent layers run their whole time loop in Cython (``_rnn.pyx``), with th
 into blocks of rows that threads take whole.
 They accept float32 and float64 and validate their inputs with clear errors.
 
+For detection (Assignment 5), with the reference's contract and results
+(``solutions/a5_beyond``, whose functions call these where core_ext imports):
+
+- ``roi_pool_forward(x, rois, output_size, spatial_scale) -> (out, cache)``,
+  ``roi_pool_backward(dout, cache) -> dx``: RoI max pooling quantised as torchvision's CPU
+  ``roi_pool``; the cache is the reference's, ``(x.shape, batch indices, argmax)``, argmax the
+  flat index into a channel's H*W plane or -1 for an empty bin
+- ``nms(boxes, scores, iou_threshold) -> keep``: int64 indices in descending score order
+
+Their kernels (``_roi.pyx``) split the work over OpenMP threads (``prange``), as many as
+``LAYERLAB_THREADS`` allows, one where threads can't be started; results do not depend on
+the thread count.
+
 Convolution runs image by image in Cython: im2col, then BLAS (SciPy's ``cython_blas``) for
 the products. The Cython kernels release the GIL and the wrappers split them over up to
 ``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
@@ -39,10 +52,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from core_ext import _conv_numpy, _pool_numpy, _rnn_numpy
+from core_ext import _conv_numpy, _pool_numpy, _rnn_numpy, _roi_numpy
 
 try:
-    from core_ext import _conv, _memory, _pool, _rnn
+    from core_ext import _conv, _memory, _pool, _rnn, _roi
 except ImportError as exc:  # the extension was not compiled
     if os.environ.get("LAYERLAB_REQUIRE_EXT") == "1":
         raise ImportError("core_ext: the Cython extension is not built and "
@@ -50,12 +63,13 @@ except ImportError as exc:  # the extension was not compiled
                           "rebuild with 'pip install -e .'") from exc
     warnings.warn("core_ext: the Cython extension is not built; using the slower NumPy "
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
-    _conv = _memory = _pool = _rnn = None
+    _conv = _memory = _pool = _rnn = _roi = None
 
-COMPILED = None not in (_conv, _memory, _pool, _rnn)
+COMPILED = None not in (_conv, _memory, _pool, _rnn, _roi)
 __all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
            "avg_pool_forward", "avg_pool_backward", "rnn_forward", "rnn_backward", "lstm_forward",
-           "lstm_backward", "gru_forward", "gru_backward", "COMPILED"]
+           "lstm_backward", "gru_forward", "gru_backward", "roi_pool_forward", "roi_pool_backward",
+           "nms", "COMPILED"]
 
 _MIN_WORK_PER_THREAD = 1 << 15  # elements; below this a thread costs more than it saves
 _executor: ThreadPoolExecutor | None = None
@@ -106,9 +120,10 @@ def _split(kernel, items: int, work: int, *args) -> None:
 
 
 def _kernels(family: str):
-    """The compiled kernels of ``family`` ("conv", "pool" or "rnn"), or their NumPy fallback."""
+    """The compiled kernels of ``family`` ("conv", "pool", "rnn" or "roi"), or their NumPy
+    fallback."""
     compiled, fallback = {"conv": (_conv, _conv_numpy), "pool": (_pool, _pool_numpy),
-                          "rnn": (_rnn, _rnn_numpy)}[family]
+                          "rnn": (_rnn, _rnn_numpy), "roi": (_roi, _roi_numpy)}[family]
     return compiled or fallback
 
 
@@ -538,3 +553,160 @@ def _block_parts(blocks: int, Wx: np.ndarray, Wh: np.ndarray, biases: int) -> li
 def _sum_parts(parts: list[np.ndarray], dtype) -> list[np.ndarray]:
     """The gradients: the blocks' parts added up in block order."""
     return [part.sum(axis=0).astype(dtype, copy=False) for part in parts]
+
+
+# -- detection (A5): RoI pooling and NMS --------------------------------------------------------
+_thread_probe: bool | None = None  # whether this process could start a thread, once tried
+_openmp_started = False  # this process ran a _roi kernel on several threads
+_openmp_unusable = False  # ... and then forked: this is the child (see _forked)
+
+
+def _openmp_threads(items: int, work: int) -> int:
+    """OpenMP threads for a ``_roi`` kernel: as :func:`_threads_for`, but 1 where threads can't
+    be started. OpenMP ends the process when it can't start its threads (the grading
+    sandbox's process limit), so one Python thread is tried first, once per process; and a
+    child forked after OpenMP ran here gets 1 (see :func:`_forked`)."""
+    global _thread_probe, _threads_work, _openmp_started
+    threads = _threads_for(items, work)
+    if threads < 2 or not _threads_work or _openmp_unusable:
+        return 1
+    if _thread_probe is None:
+        try:
+            probe = threading.Thread(target=int)
+            probe.start()
+            probe.join()
+            _thread_probe = True
+        except RuntimeError:
+            _thread_probe = False
+    if not _thread_probe:
+        _threads_work = False
+        return 1
+    _openmp_started = True
+    return threads
+
+
+def _forked() -> None:
+    """In a child made by fork after this process ran OpenMP threads, GNU OpenMP waits forever
+    for its pool of the parent's threads (a parallel region hung here): the child's _roi
+    kernels run on one thread."""
+    global _openmp_unusable
+    _openmp_unusable = _openmp_unusable or _openmp_started
+
+
+os.register_at_fork(after_in_child=_forked)
+
+_roi_threads_used = 0  # how many threads ran the last _roi kernel (for the tests)
+
+
+def _pooled_size(output_size) -> tuple[int, int]:
+    size = (output_size, output_size) if np.isscalar(output_size) else tuple(output_size)
+    if (len(size) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                  for v in size) or min(size) < 1):
+        raise ValueError(f"output_size must be a positive int or a pair (PH, PW) of them; "
+                         f"got {output_size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _round_half_away(v: np.ndarray) -> np.ndarray:
+    """C's round() as the reference writes it: halves go away from zero."""
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+
+def _bins(start: np.ndarray, size: np.ndarray, pooled: int, limit: int):
+    """Every RoI's [begin, end) rows (or columns) of its ``pooled`` bins, clipped to
+    [0, limit]: (R, pooled) each, computed as the reference's ``_bins`` does for one RoI."""
+    step = size / pooled
+    p = np.arange(pooled)
+    begin = np.floor(p * step[:, None]).astype(np.int64) + start[:, None]
+    end = np.ceil((p + 1) * step[:, None]).astype(np.int64) + start[:, None]
+    return np.clip(begin, 0, limit), np.clip(end, 0, limit)
+
+
+def _set_threads_used(threads: int) -> None:
+    global _roi_threads_used
+    _roi_threads_used = threads
+
+
+def roi_pool_forward(x: np.ndarray, rois, output_size, spatial_scale: float):
+    """RoI max pooling (Fast R-CNN), quantised as torchvision.ops.roi_pool's CPU kernel, with
+    the results of the reference ``solutions/a5_beyond/roi.py``.
+
+    x: (N, C, H, W) float32 or float64; rois: (R, 5) rows (batch_index, x1, y1, x2, y2) in image
+    coordinates (batch_index truncated to a whole number, 0 <= it < N); output_size: (PH, PW)
+    or one int; spatial_scale: feature-map cells per image pixel. A RoI's corners on the map
+    are round(x1 * spatial_scale), ... (halves away from zero), its size
+    max(round(x2 * s) - round(x1 * s) + 1, 1); bin (i, j) covers rows
+    floor(i * roi_h / PH) .. ceil((i + 1) * roi_h / PH) - 1 from the corner, columns alike,
+    clipped to the map. Returns out (R, C, PH, PW), each bin's maximum (0 for an empty bin;
+    the first maximum in row-major order), and the cache ``(x.shape, batch, argmax)``.
+    """
+    x = _array4("x", x, "(N, C, H, W)")
+    N, C, H, W = x.shape
+    rois = np.asarray(rois, dtype=np.float64)
+    if rois.ndim != 2 or rois.shape[1] != 5:
+        raise ValueError(f"rois must have shape (R, 5), rows (batch_index, x1, y1, x2, y2); "
+                         f"got shape {rois.shape}")
+    PH, PW = _pooled_size(output_size)
+    if isinstance(spatial_scale, bool) or not isinstance(spatial_scale, (int, float, np.number)):
+        raise ValueError(f"spatial_scale must be a number; got {spatial_scale!r}")
+    if not (np.isfinite(rois).all() and np.isfinite(spatial_scale)):
+        raise ValueError("rois and spatial_scale must be finite")
+    batch = rois[:, 0].astype(int)
+    if len(batch) and (batch.min() < 0 or batch.max() >= N):
+        raise ValueError(f"rois' batch indices must be in [0, {N}) (x has {N} images); got "
+                         f"{batch.min()} .. {batch.max()}")
+    x1, y1, x2, y2 = _round_half_away(rois[:, 1:] * spatial_scale).astype(np.int64).T
+    h_begin, h_end = _bins(y1, np.maximum(y2 - y1 + 1, 1), PH, H)
+    w_begin, w_end = _bins(x1, np.maximum(x2 - x1 + 1, 1), PW, W)
+    R = len(rois)
+    out = _result((R, C, PH, PW), x.dtype)
+    argmax = _result((R, C, PH, PW), np.int64)
+    threads = _openmp_threads(R * C, out.size * 4)
+    _set_threads_used(_kernels("roi").roi_pool_forward(
+        x, np.ascontiguousarray(batch, dtype=np.int64), h_begin, h_end, w_begin, w_end, out,
+        argmax, threads))
+    return out, (x.shape, batch, argmax)
+
+
+def roi_pool_backward(dout: np.ndarray, cache):
+    """Gradient of :func:`roi_pool_forward`: each dout[r, c, i, j] goes to the cell of x its
+    maximum came from (cells that are the maximum of several bins or RoIs add them up; empty
+    bins send nothing). dout float32 or float64; dx (N, C, H, W) has dout's dtype, as in the
+    reference (the cache carries no dtype)."""
+    (N, C, H, W), batch, argmax = cache
+    if not isinstance(dout, np.ndarray) or dout.shape != argmax.shape:
+        got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+        raise ValueError(f"dout must have shape {argmax.shape} (the forward output's); got {got}")
+    if dout.dtype not in (np.float32, np.float64):
+        raise TypeError(f"dout must be float32 or float64; got {dout.dtype}")
+    dout = np.ascontiguousarray(dout)
+    batch = np.asarray(batch, dtype=np.int64)
+    rois_by_image = np.argsort(batch, kind="stable").astype(np.int64)
+    image_start = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(np.bincount(batch, minlength=N), out=image_start[1:])
+    dx = _result((N, C, H * W), dout.dtype)
+    threads = _openmp_threads(N * C, dx.size + dout.size * 2)
+    _set_threads_used(_kernels("roi").roi_pool_backward(
+        dout, np.ascontiguousarray(argmax, dtype=np.int64), rois_by_image, image_start, dx,
+        threads))
+    return dx.reshape(N, C, H, W)
+
+
+def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
+    """Non-maximum suppression, as torchvision.ops.nms and the reference
+    ``solutions/a5_beyond/boxes.py``: visit the boxes (B, 4) rows (x1, y1, x2, y2) by descending
+    score (equal scores: the lower index first); keep a box unless a box kept before it
+    overlaps it with IoU > iou_threshold (strictly), the IoU taken in float64 and 0 where the
+    union has zero area. Returns the kept indices, int64, in visiting order."""
+    boxes = np.ascontiguousarray(boxes, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (B, 4), rows (x1, y1, x2, y2); got shape "
+                         f"{boxes.shape}")
+    scores = np.asarray(scores)
+    if scores.shape != (len(boxes),):
+        raise ValueError(f"scores must have shape ({len(boxes)},), one per box; got shape "
+                         f"{scores.shape}")
+    order = np.argsort(-scores, kind="stable")
+    keep = np.empty(len(boxes), dtype=np.int64)
+    kept = _kernels("roi").nms(boxes, order, float(iou_threshold), keep)
+    return keep[:kept].copy()
