@@ -7,6 +7,8 @@ fails every call with the message that names both places.
 
 from __future__ import annotations
 
+import time
+
 from grader.compare import expect_tuple
 from grader.session import StudentError, WorkerSession
 from grader.wire import Handle
@@ -60,6 +62,16 @@ class Student:
             values += self._session.call(module, part[0][-1][0], (), {}, target=target,
                                          many=part, pick=pick)
         return values
+
+    def timed(self, name: str, *args, **kwargs) -> tuple[object, float]:
+        """Call ``name`` and return ``(value, seconds)``: the seconds of the call's round trip,
+        measured here by time.perf_counter() around the request (code in the worker can patch
+        its own clock, not this one). The first call of a module also imports it: time a
+        function after calling it once."""
+        module = self._module(name)
+        started = time.perf_counter()
+        value = self._session.call(module, name, args, kwargs)
+        return value, time.perf_counter() - started
 
     def with_args(self, name: str, *args, **kwargs) -> tuple[object, tuple]:
         """Call ``name`` and also return its positional arguments as the call left them

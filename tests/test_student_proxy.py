@@ -26,6 +26,12 @@ def square_forward(x, seconds=0.0):
     print("called")
     return x ** 2, {"x": x, "big": np.zeros(10)}
 
+def frozen_clock_square(x, seconds):
+    # a submission that stops its own clocks to look fast
+    time.perf_counter = time.monotonic = time.time = lambda: 0.0
+    time.sleep(seconds)
+    return x ** 2
+
 def batchnorm_forward(x, bn_param):
     bn_param["running_mean"] = 0.9 * bn_param.get("running_mean", 0.0) + 0.1 * x.mean(axis=0)
     return x - x.mean(axis=0), None
@@ -39,7 +45,7 @@ def student(tmp_path_factory):
     session = WorkerSession(folder)
     session.limits.call_timeout = 1.0
     yield Student(session, {"Net": "model", "batchnorm_forward": "model",
-                            "square_forward": "model"})
+                            "square_forward": "model", "frozen_clock_square": "model"})
     session.close()
 
 
@@ -66,6 +72,16 @@ def test_with_args_returns_parameter_dicts_as_the_call_left_them(student):
     np.testing.assert_allclose(bn_param["running_mean"], 0.1 * x.mean(axis=0))
     assert bn_param["mode"] == "train"
     np.testing.assert_array_equal(x_after, x)
+
+
+def test_timed_measures_the_round_trip_in_the_grader_whatever_the_worker_does_to_its_clock(
+        student):
+    student.frozen_clock_square(np.ones(2), 0.0)  # imported and the worker's clocks stopped
+    value, seconds = student.timed("frozen_clock_square", np.arange(3.0), 0.3)
+    np.testing.assert_array_equal(value, [0.0, 1.0, 4.0])
+    assert 0.3 <= seconds < 0.9
+    _, quick = student.timed("frozen_clock_square", np.ones(2), 0.0)
+    assert 0 < quick < 0.2
 
 
 def test_timeout_block_allows_longer_calls_then_restores_the_limit(student):
