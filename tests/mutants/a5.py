@@ -13,6 +13,11 @@ from mutants.common import ROOT, Variant, appended, replaced
 REFERENCE = ROOT / "solutions" / "a5_beyond"
 SKIPPED = ()
 DEPENDENTS = {"a5.iou": ("a5.nms", "a5.map"), "a5.ap": ("a5.map",)}
+# Graded speed times the student's own two distance functions (after checking their values), so
+# a wrong distance costs points there too; its timing is graded for its own mutants only (a
+# ratio measured while other gradings run in parallel proves little about another task).
+SKIPPED += ("a5.distances_speed",)
+DEPENDENTS["a5.distances"] = ("a5.distances_speed",)
 
 
 def _dependents(task: str) -> tuple[str, ...]:
@@ -182,6 +187,11 @@ MUTANTS += [
              (GEN, "reconstruction = np.sum(_softplus(recon_logits) - x * recon_logits) / N",
               "reconstruction = np.mean(_softplus(recon_logits) - x * recon_logits)"),
              (GEN, "(_sigmoid(recon_logits) - x) / N, dmu", "(_sigmoid(recon_logits) - x) / x.size, dmu")),
+    appended("distances_no_loops_written_with_two_loops", "features", "a5.distances_speed", """
+        # right values, the slow way: the no-loop form is the two-loop form again
+        def compute_distances_no_loops(X_test, X_train):
+            return compute_distances_two_loops(X_test, X_train)
+        """, _dependents("a5.distances_speed")),
     appended("iou_with_the_plus_one_pixel_convention", "boxes", "a5.iou", """
         # the old PASCAL convention for integer pixel boxes: a box covers x2 - x1 + 1 pixels
         def iou(boxes_a, boxes_b):
