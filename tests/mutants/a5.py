@@ -18,6 +18,10 @@ DEPENDENTS = {"a5.iou": ("a5.nms", "a5.map"), "a5.ap": ("a5.map",)}
 # ratio measured while other gradings run in parallel proves little about another task).
 SKIPPED += ("a5.distances_speed",)
 DEPENDENTS["a5.distances"] = ("a5.distances_speed",)
+# The detector (models.py) is trained with the student's detection loss; its training run takes
+# seconds, so a5.detector is graded for its own mutants only.
+SKIPPED += ("a5.detector",)
+DEPENDENTS["a5.detection_loss"] = ("a5.detector",)
 
 
 def _dependents(task: str) -> tuple[str, ...]:
@@ -30,7 +34,7 @@ def _changes(name: str, task: str, *changes: tuple[str, str, str]) -> Variant:
                    task, _dependents(task))
 
 
-B, ROI, GEN, FEAT = "boxes.py", "roi.py", "generative.py", "features.py"
+B, ROI, GEN, FEAT, MOD = "boxes.py", "roi.py", "generative.py", "features.py", "models.py"
 NMS_ORDER = 'order = np.argsort(-np.asarray(scores), kind="stable")\n    overlaps'
 AP_ORDER = 'order = np.argsort(-np.asarray(scores), kind="stable")\n    tp = '
 CORNERS = "x1, y1, x2, y2 = _round_half_away(roi[1:] * spatial_scale).astype(int)"
@@ -92,6 +96,18 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "= lam * np.clip(t, -1, 1)", "= lam * np.sign(t)"),
  "detection_softmax_without_the_max_shift": ("a5.detection_loss", ROI,
     "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores"),
+ # -- the detector ----------------------------------------------------------------------------
+ "detector_trained_without_the_box_loss": ("a5.detector", MOD,
+    "loss, grads = model.loss(x[idx], labels[idx], boxes[idx], lam)",
+    "loss, grads = model.loss(x[idx], labels[idx], boxes[idx], 0.0)"),
+ "detector_relu_gradient_not_masked": ("a5.detector", MOD,
+    "nets.relu_backward(dh_cls + dh_box, c2)", "dh_cls + dh_box"),
+ "detector_box_head_gradient_not_reaching_the_hidden_layer": ("a5.detector", MOD,
+    "nets.relu_backward(dh_cls + dh_box, c2)", "nets.relu_backward(dh_cls, c2)"),
+ "detector_predicts_the_background_too": ("a5.detector", MOD,
+    "labels = np.argmax(scores[:, 1:], axis=1) + 1", "labels = np.argmax(scores, axis=1)"),
+ "detector_box_of_class_zero": ("a5.detector", MOD,
+    "picked = deltas.reshape(len(x), -1, 4)[np.arange(len(x)), labels]", "picked = deltas[:, :4]"),
  # -- GAN losses ------------------------------------------------------------------------------
  "gan_saturating_generator_loss": ("a5.gan_losses", GEN,
     "return float(np.mean(_softplus(-fake_logits))), (_sigmoid(fake_logits) - 1) / len(fake_logits)",

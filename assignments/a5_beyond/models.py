@@ -1,0 +1,120 @@
+"""A5 models trained with your pieces: a tiny single-object detector on digits pasted on a
+canvas (task a5.detector).
+
+The layers (affine, ReLU), Adam and the data are given in nets.py; the losses are yours: the
+detector's is your roi.detection_loss_forward / detection_loss_backward (task
+a5.detection_loss). Call them through their modules (roi.detection_loss_forward(...)).
+
+Replace each `raise NotImplementedError(...)` with your implementation, using NumPy only. See
+README.md; `layerlab check a5 --task a5.detector` runs the public checks.
+"""
+import numpy as np  # noqa: F401  (you will need it)
+
+try:  # inside the package (reference and local tools) or flat (the grading sandbox)
+    from . import nets, roi
+except ImportError:
+    import nets, roi  # noqa: E401,F401 - the flat twin of the import above
+
+LAMBDA = 10.0  # the weight of the box term: the boxes are in [0, 1], their errors small
+
+
+class TinyDetector:
+    """One object per image: affine - ReLU - two heads on the same hidden layer,
+    class scores (N, K) = h @ W_cls + b_cls and box deltas (N, 4K) = h @ W_box + b_box,
+    trained with the multitask loss roi.detection_loss_forward(scores, deltas, labels, boxes,
+    lam) (every image is a positive RoI: its label is the digit + 1, its target its box).
+
+    self.params holds 'W1' (D, H), 'b1' (H,), 'W_cls' (H, K), 'b_cls' (K,), 'W_box' (H, 4K),
+    'b_box' (4K,), with D = input_dim, H = hidden_dim and K = num_classes (class 0 is the
+    background, which the data never uses).
+    """
+
+    def __init__(self, input_dim=144, hidden_dim=64, num_classes=11, *, seed=None):
+        """Initialise the parameters with rng = np.random.default_rng(seed): W1 ~
+        N(0, 2 / input_dim) (He), W_cls and W_box ~ N(0, 1 / hidden_dim), every bias zero, all
+        float64. The order of the draws is free.
+
+        Inputs:
+        - input_dim: D, the pixels of an image (nets.CANVAS ** 2 = 144)
+        - hidden_dim: H, the width of the hidden layer
+        - num_classes: K, the classes with the background (11 for the digits)
+        - seed: seeds the initialisation
+        """
+        raise NotImplementedError("a5.detector: implement __init__")
+
+    def set_params(self, params):
+        """Replace self.params by copies of the given arrays (the grader loads known weights).
+
+        Inputs:
+        - params: dict with the same keys and shapes as self.params
+        """
+        raise NotImplementedError("a5.detector: implement set_params")
+
+    def features(self, x):
+        """The hidden layer relu(x @ W1 + b1) (N, H): what both heads read (and what kNN on
+        learned features uses).
+
+        Inputs:
+        - x: (N, D) images
+
+        Returns:
+        - h: (N, H)
+        """
+        raise NotImplementedError("a5.detector: implement features")
+
+    def loss(self, x, labels=None, boxes=None, lam=LAMBDA):
+        """The heads' outputs, or the multitask loss and its gradients.
+
+        Inputs:
+        - x: (N, D) images
+        - labels: (N,) int classes (the digit + 1), or None
+        - boxes: (N, 4) target boxes (x1, y1, x2, y2) in [0, 1]; given with labels
+        - lam: the weight of the box term of roi.detection_loss_forward
+
+        Returns:
+        - if labels is None: (scores, deltas), (N, K) and (N, 4K)
+        - else (loss, grads): loss a Python float, your detection_loss_forward's; grads a dict
+          with the keys of self.params, each gradient of its parameter's shape
+        """
+        raise NotImplementedError("a5.detector: implement loss")
+
+    def predict(self, x):
+        """The class and box of the one object in each image.
+
+        The class is the highest-scoring one but the background (argmax of scores[:, 1:],
+        plus 1), the box that class's 4 deltas.
+
+        Inputs:
+        - x: (N, D) images
+
+        Returns (labels, boxes):
+        - labels: (N,) int64, each >= 1
+        - boxes: (N, 4)
+        """
+        raise NotImplementedError("a5.detector: implement predict")
+
+
+def train_detector(model, x, labels, boxes, *, epochs=10, batch_size=50, learning_rate=1e-2,
+                   lam=LAMBDA, seed=0, on_step=None):
+    """Train model.params in place with Adam; return the loss of every minibatch.
+
+    The minibatches are nets.minibatches(N, batch_size, epochs, rng) with rng =
+    np.random.default_rng(seed); each step is loss, grads = model.loss(x[idx], labels[idx],
+    boxes[idx], lam), then nets.adam_step(model.params, grads, configs, learning_rate) (one
+    dict of Adam configs for the whole run).
+
+    With the defaults, TinyDetector(seed=s) trained on nets.load_detection_data()'s 3000
+    training canvases classifies 0.77 to 0.83 of the 297 validation canvases right, with a mean
+    IoU of 0.71 to 0.75, for s in 0..9, in about a second (the grade asks for 0.7 and 0.65).
+
+    Inputs:
+    - model: a TinyDetector (anything with .params and .loss(x, labels, boxes, lam))
+    - x: (N, D) images; labels: (N,) classes; boxes: (N, 4) boxes
+    - epochs, batch_size, learning_rate: the run; lam: the box term's weight
+    - seed: seeds the order of the minibatches
+    - on_step: None or a function of (step, loss), called after every step
+
+    Returns:
+    - losses: list of Python floats, the loss of each minibatch
+    """
+    raise NotImplementedError("a5.detector: implement train_detector")

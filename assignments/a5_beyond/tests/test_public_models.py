@@ -1,0 +1,63 @@
+"""Public checks for A5's models (task a5.detector): the detector's gradients against
+numerical ones of its own loss, and a short training run on canvases drawn from the run's
+--seed. Run them with `layerlab check a5 --task a5.detector`. The grade also compares the loss,
+every gradient and the predictions with a reference, and trains the detector for 10 epochs on
+3000 canvases: validation accuracy at least 0.7 and mean IoU at least 0.65.
+"""
+
+import numpy as np
+import pytest
+
+from assignments.a5_beyond import nets
+from grader.compare import Mismatch, check_params, expect_tuple
+from grader.numeric import check_numerical_gradient
+
+
+@pytest.mark.task("a5.detector")
+@pytest.mark.points(1)
+def test_detector_gradients_are_numerical(student, rng):
+    """TinyDetector.loss(x, labels, boxes, lam): every gradient against centred differences"""
+    D, H, K, N = 6, 4, 3, 5
+    model = student.new("TinyDetector", D, H, K, seed=int(rng.integers(1000)))
+    params = student.attr(model, "params")
+    params = {key: rng.standard_normal(np.shape(v)) * 0.5 for key, v in params.items()}
+    student.method(model, "set_params", params)
+    x, labels = rng.random((N, D)), rng.integers(1, K, size=N)
+    boxes = rng.uniform(-1.5, 1.5, (N, 4))
+    _, grads = expect_tuple(student.method(model, "loss", x, labels, boxes, 2.0),
+                            ("loss", "grads"), "loss(x, labels, boxes, lam)")
+    check_params(grads, params, "grads")
+
+    def losses_with(key, values):
+        return student.many_methods(model, [[("set_params", ({**params, key: v},)),
+                                             ("loss", (x, labels, boxes, 2.0))]
+                                            for v in values], pick=0)
+
+    for key, value in params.items():
+        check_numerical_gradient(f"grads['{key}']", grads[key], None, value, func="loss",
+                                 wrt=key, many=lambda values, key=key: losses_with(key, values))
+
+
+@pytest.mark.task("a5.detector")
+@pytest.mark.points(1)
+@pytest.mark.timeout(120)
+def test_short_training_learns(student, rng):
+    """train_detector: 6 epochs on 1500 canvases; the loss falls and predict beats chance"""
+    digits = nets.load_digits()
+    seed = int(rng.integers(1000))
+    x, labels, boxes = nets.make_canvases(digits["X_train"], digits["y_train"],
+                                          nets.CANVAS, seed)
+    model = student.new("TinyDetector", seed=seed)
+    with student.timeout(60):
+        losses = student.train_detector(model, x, labels, boxes, epochs=6, seed=seed)
+    if len(losses) != 180 or not np.mean(losses[-30:]) < np.mean(losses[:30]):
+        raise Mismatch(f"expected 180 minibatch losses, the last epoch's below the first's; "
+                       f"got {np.round(np.asarray(losses, dtype=float)[::30], 3)} (every 30th)")
+    xv, lv, bv = nets.make_canvases(digits["X_val"], digits["y_val"], nets.CANVAS, seed + 1)
+    got_labels, got_boxes = expect_tuple(student.method(model, "predict", xv),
+                                         ("labels", "boxes"), "predict")
+    accuracy = float(np.mean(np.asarray(got_labels) == lv))
+    iou = float(np.mean(nets.box_iou(np.asarray(got_boxes, dtype=float), bv)))
+    if accuracy < 0.3 or iou < 0.5:
+        raise Mismatch(f"after 6 epochs: accuracy {accuracy:.3f}, mean IoU {iou:.3f}; expected "
+                       "at least 0.3 and 0.5 (the reference: 0.42 to 0.53 and 0.66 to 0.68)")

@@ -1,0 +1,40 @@
+"""The A5 reference models: the detector's gradients against centred differences, and its graded
+training run reaching the hidden test's thresholds with margin on a few seeds (the handout
+states the spread over seeds 0..9)."""
+
+import numpy as np
+import pytest
+
+from gradients import assert_grad
+from solutions.a5_beyond import models, nets
+
+
+def test_detector_gradients_match_centred_differences():
+    rng = np.random.default_rng(0)
+    model = models.TinyDetector(7, 5, 4, seed=1)
+    model.set_params({k: rng.standard_normal(v.shape) * 0.5 for k, v in model.params.items()})
+    x, labels = rng.random((6, 7)), np.array([0, 1, 2, 3, 1, 2])
+    boxes = rng.uniform(-1.5, 1.5, (6, 4))
+    _, grads = model.loss(x, labels, boxes, 2.0)
+    for key, value in model.params.items():
+        def f(v, key=key):
+            saved = model.params[key]
+            model.params[key] = v
+            try:
+                return model.loss(x, labels, boxes, 2.0)[0]
+            finally:
+                model.params[key] = saved
+        assert_grad(key, grads[key], f, value.copy(), tol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_detector_training_clears_the_thresholds(seed):
+    data = nets.load_detection_data()
+    model = models.TinyDetector(seed=seed)
+    losses = models.train_detector(model, data["x_train"], data["labels_train"],
+                                   data["boxes_train"], seed=seed)
+    labels, boxes = model.predict(data["x_val"])
+    accuracy = np.mean(labels == data["labels_val"])
+    iou = np.mean(nets.box_iou(boxes, data["boxes_val"]))
+    assert len(losses) == 600 and np.mean(losses[-60:]) < 0.7 * np.mean(losses[:60])
+    assert accuracy >= 0.75 and iou >= 0.7  # the grade asks for 0.7 and 0.65
