@@ -1,8 +1,9 @@
 """A5 features: principal component analysis by SVD, and k-nearest neighbours with the
 pairwise Euclidean distances written three ways (two loops, one loop, no loops, as CS231n).
 
-Tasks a5.pca, a5.distances and a5.knn. Replace each `raise NotImplementedError(...)` with your
-implementation, using NumPy only. See README.md; `layerlab check a5` runs the public checks.
+Tasks a5.pca, a5.distances, a5.knn and a5.knn_features. Replace each
+`raise NotImplementedError(...)` with your implementation, using NumPy only. See README.md;
+`layerlab check a5` runs the public checks.
 """
 import numpy as np  # noqa: F401  (you will need it)
 
@@ -100,3 +101,22 @@ def knn_predict(dists, y_train, k=1):
     - y_pred: (num_test,) int64 predicted labels
     """
     raise NotImplementedError("a5.knn: implement knn_predict")
+
+
+def knn_accuracies(train_raw, test_raw, train_features, test_features, y_train, y_test, k=1):
+    """The notes' point made measurable: the accuracy of k-nearest-neighbour classification on
+    raw pixels and on a trained network's features of the same images.
+
+    For each representation: dists = compute_distances_no_loops(test, train), then
+    knn_predict(dists, y_train, k), and the share of test rows whose prediction is y_test.
+
+    Inputs:
+    - train_raw: (num_train, D) training images; test_raw: (num_test, D) test images
+    - train_features: (num_train, H), test_features: (num_test, H) the same images' features
+      (e.g. TinyDetector.features)
+    - y_train: (num_train,) int labels; y_test: (num_test,) int labels
+    - k: the neighbours that vote
+
+    Returns (raw_accuracy, feature_accuracy): two Python floats in [0, 1]
+    """
+    raise NotImplementedError("a5.knn_features: implement knn_accuracies")

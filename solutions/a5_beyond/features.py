@@ -112,3 +112,26 @@ def knn_predict(dists, y_train, k=1):
     nearest = np.argsort(dists, axis=1, kind="stable")[:, :k]
     labels = np.asarray(y_train)[nearest]
     return np.array([np.bincount(row).argmax() for row in labels], dtype=np.int64)
+
+
+def knn_accuracies(train_raw, test_raw, train_features, test_features, y_train, y_test, k=1):
+    """The notes' point made measurable: the accuracy of k-nearest-neighbour classification on
+    raw pixels and on a trained network's features of the same images.
+
+    For each representation: dists = compute_distances_no_loops(test, train), then
+    knn_predict(dists, y_train, k), and the share of test rows whose prediction is y_test.
+
+    Inputs:
+    - train_raw: (num_train, D) training images; test_raw: (num_test, D) test images
+    - train_features: (num_train, H), test_features: (num_test, H) the same images' features
+      (e.g. TinyDetector.features)
+    - y_train: (num_train,) int labels; y_test: (num_test,) int labels
+    - k: the neighbours that vote
+
+    Returns (raw_accuracy, feature_accuracy): two Python floats in [0, 1]
+    """
+    accuracies = []
+    for train, test in ((train_raw, test_raw), (train_features, test_features)):
+        predicted = knn_predict(compute_distances_no_loops(test, train), y_train, k)
+        accuracies.append(float(np.mean(predicted == np.asarray(y_test))))
+    return accuracies[0], accuracies[1]

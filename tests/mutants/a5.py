@@ -18,6 +18,9 @@ DEPENDENTS = {"a5.iou": ("a5.nms", "a5.map"), "a5.ap": ("a5.map",)}
 # ratio measured while other gradings run in parallel proves little about another task).
 SKIPPED += ("a5.distances_speed",)
 DEPENDENTS["a5.distances"] = ("a5.distances_speed",)
+# knn_accuracies runs the student's no-loop distances and knn_predict.
+DEPENDENTS["a5.distances"] += ("a5.knn_features",)
+DEPENDENTS["a5.knn"] = ("a5.knn_features",)
 # The detector (models.py) is trained with the student's detection loss; its training run takes
 # seconds, so a5.detector is graded for its own mutants only.
 SKIPPED += ("a5.detector",)
@@ -96,6 +99,13 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "= lam * np.clip(t, -1, 1)", "= lam * np.sign(t)"),
  "detection_softmax_without_the_max_shift": ("a5.detection_loss", ROI,
     "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores"),
+ # -- kNN on raw pixels and on features -------------------------------------------------------
+ "knn_accuracies_features_scored_on_the_pixels": ("a5.knn_features", FEAT,
+    "for train, test in ((train_raw, test_raw), (train_features, test_features)):",
+    "for train, test in ((train_raw, test_raw), (train_raw, test_raw)):"),
+ "knn_accuracies_k_ignored": ("a5.knn_features", FEAT,
+    "knn_predict(compute_distances_no_loops(test, train), y_train, k)",
+    "knn_predict(compute_distances_no_loops(test, train), y_train, 1)"),
  # -- the detector ----------------------------------------------------------------------------
  "detector_trained_without_the_box_loss": ("a5.detector", MOD,
     "loss, grads = model.loss(x[idx], labels[idx], boxes[idx], lam)",

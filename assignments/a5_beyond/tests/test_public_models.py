@@ -61,3 +61,27 @@ def test_short_training_learns(student, rng):
     if accuracy < 0.3 or iou < 0.5:
         raise Mismatch(f"after 6 epochs: accuracy {accuracy:.3f}, mean IoU {iou:.3f}; expected "
                        "at least 0.3 and 0.5 (the reference: 0.42 to 0.53 and 0.66 to 0.68)")
+
+
+@pytest.mark.task("a5.knn_features")
+@pytest.mark.points(1)
+def test_knn_accuracies_on_separated_features(student, rng):
+    """knn_accuracies: raw rows that are noise (the accuracy kNN gets on them), features that
+    are each label's corner (accuracy 1)"""
+    labels = np.arange(20) % 4
+    y_train, y_test = labels, rng.permutation(labels)
+    corners = np.eye(4) * 10
+    f_train = corners[y_train] + rng.standard_normal((20, 4)) * 0.1
+    f_test = corners[y_test] + rng.standard_normal((20, 4)) * 0.1
+    raw_train, raw_test = rng.random((20, 6)), rng.random((20, 6))
+    raw, features = expect_tuple(student.knn_accuracies(raw_train, raw_test, f_train, f_test,
+                                                        y_train, y_test, 3),
+                                 ("raw_accuracy", "feature_accuracy"), "knn_accuracies")
+    if abs(features - 1.0) > 1e-12:
+        raise Mismatch(f"feature_accuracy {features!r}; expected 1.0 (each test row's 3 nearest "
+                       "features are of its own label)")
+    dists = np.sqrt(((raw_test[:, None] - raw_train[None]) ** 2).sum(axis=2))
+    nearest = y_train[np.argsort(dists, axis=1, kind="stable")[:, :3]]
+    expected = np.mean([np.bincount(row).argmax() for row in nearest] == y_test)
+    if abs(raw - expected) > 1e-12:
+        raise Mismatch(f"raw_accuracy {raw!r}; expected {expected!r} (3-NN on the raw rows)")
