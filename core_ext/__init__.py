@@ -41,6 +41,19 @@ of freed large results, as first touching fresh memory cost as much as a pooling
 
 When the extension was not built, a pure-NumPy fallback with identical results is used after
 one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
+
+For attention (Assignment 4), with the results of the reference ``solutions/a4_attention``
+(whose functions call these where core_ext imports, never in the grading sandbox):
+
+- ``attention_forward(q, k, v, mask=None, scale=None) -> (out, weights)``,
+  ``attention_backward(dout, q, k, v, weights, scale) -> (dq, dk, dv)``: scaled dot-product
+  attention over (A, T, d) or (A, B, T, d) arrays (multi-head attention's split heads read in
+  place), the softmax and its backward fused row by row between BLAS products (``_attn.pyx``)
+- ``layernorm_forward(x, gamma, beta, eps=1e-5) -> (out, x_hat, std)``,
+  ``layernorm_backward(dout, x_hat, gamma, std) -> (dx, dgamma, dbeta)``
+- ``matmul(a, b)``: a 2-d product in fixed blocks over our threads, BLAS on one thread each
+
+Results do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -710,3 +723,224 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     keep = np.empty(len(boxes), dtype=np.int64)
     kept = _kernels("roi").nms(boxes, order, float(iou_threshold), keep)
     return keep[:kept].copy()
+
+
+# -- attention and layer normalisation (A4) -----------------------------------------------------
+try:
+    from core_ext import _attn
+except ImportError as exc:  # not built (with the other kernels, or alone)
+    if os.environ.get("LAYERLAB_REQUIRE_EXT") == "1":
+        raise ImportError("core_ext: the attention kernels (_attn) are not built and "
+                          "LAYERLAB_REQUIRE_EXT=1 forbids the NumPy fallback; "
+                          "rebuild with 'pip install -e .'") from exc
+    if _conv is not None:  # the others are built: the warning above was not given
+        warnings.warn("core_ext: the attention kernels (_attn) are not built; using the slower "
+                      "NumPy fallback (rebuild with 'pip install -e .')", RuntimeWarning,
+                      stacklevel=2)
+    _attn = None
+
+from core_ext import _attn_numpy  # noqa: E402 - beside the import it stands in for
+
+__all__ += ["attention_forward", "attention_backward", "layernorm_forward", "layernorm_backward",
+            "matmul"]
+
+
+def _attn_kernels(*arrays: np.ndarray):
+    """The compiled attention kernels, or their NumPy version when the extension is not built
+    or an array is empty (BLAS and the pointer loops need an element to point at)."""
+    return _attn if _attn is not None and all(a.size for a in arrays) else _attn_numpy
+
+
+def _heads_view(name: str, x, dtype=None) -> np.ndarray:
+    """x (A, T, d) or (A, B, T, d) as a 4-d array whose rows BLAS can read in place: the last
+    axis contiguous and rows at least a row apart (copied only where they are not)."""
+    if not isinstance(x, np.ndarray) or x.ndim not in (3, 4):
+        got = f"shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"{name} must be a 3-d (A, T, d) or 4-d (A, B, T, d) array; got {got}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64; got {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name} must have q's dtype {dtype}; got {x.dtype}")
+    x4 = x[:, None] if x.ndim == 3 else x
+    size = x4.itemsize
+    if x4.strides[3] != size or (x4.shape[2] > 1 and x4.strides[2] < x4.shape[3] * size) \
+            or any(s % size for s in x4.strides):
+        x4 = np.ascontiguousarray(x4)
+    return x4
+
+
+def _heads_result(A: int, B: int, T: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A result (A, B, T, d) laid out as (A, T, B, d): heads merged back into (A, T, B * d)
+    with a free reshape. Returns (the 4-d view the kernels write, the memory)."""
+    memory = _result((A, T, B, d), dtype)
+    return memory.transpose(0, 2, 1, 3), memory
+
+
+def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask=None,
+                      scale: float | None = None):
+    """Scaled dot-product attention, ``out = softmax(scale * q @ k^T) @ v`` with the softmax over
+    the keys, as the A4 reference (``solutions/a4_attention/attention.py``) computes it.
+
+    q: (A, Tq, d) or (A, B, Tq, d), e.g. the heads (N, h, T, d_k) of multi-head attention as
+    the split view of (N, T, D) projections (read in place: no copy); k: (..., Tk, d) and
+    v: (..., Tk, dv) with q's leading axes and dtype (float32 or float64); mask: None or
+    booleans that broadcast to (..., Tq, Tk), True where a query may attend to a key (masked
+    keys get weight exactly 0; a query with none allowed gets weights 0 and out 0); scale:
+    1/sqrt(d) if None. Returns (out, weights): out (..., Tq, dv), for 4-d inputs laid out as
+    (A, Tq, B, dv) so that merging the heads is a free reshape; weights (..., Tq, Tk).
+    """
+    q4 = _heads_view("q", q)
+    k4, v4 = _heads_view("k", k, q.dtype), _heads_view("v", v, q.dtype)
+    A, B, Tq, d = q4.shape
+    Tk, dv = k4.shape[2], v4.shape[3]
+    if k4.shape != (A, B, Tk, d) or v4.shape[:3] != (A, B, Tk):
+        raise ValueError(f"q {q.shape}, k {k.shape} and v {v.shape} must share their leading "
+                         "axes, q and k their last, k and v their keys")
+    scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
+    m4 = None
+    if mask is not None:
+        m = np.broadcast_to(np.asarray(mask, dtype=bool), (*q.shape[:-1], Tk))
+        m4 = (m[:, None] if q.ndim == 3 else m).view(np.uint8)
+        if m4.strides[3] != 1:
+            m4 = np.ascontiguousarray(m4)
+    if max(Tq, Tk, d, dv, *(x.strides[2] // x.itemsize for x in (q4, k4, v4))) > _BLAS_INT_MAX:
+        raise ValueError("attention_forward: a size or row stride is too large for BLAS")
+    weights = _result((A, B, Tq, Tk), q.dtype)
+    out, memory = _heads_result(A, B, Tq, dv, q.dtype)
+    kernels = _attn_kernels(q4, k4, v4)
+    _split_blas(lambda lo, hi: kernels.forward(q4, k4, v4, m4, weights, out, scale, lo, hi),
+                A * B, 2 * A * B * Tq * Tk * (d + dv))
+    if q.ndim == 3:
+        return memory.reshape(A, Tq, dv), weights.reshape(A, Tq, Tk)
+    return out, weights
+
+
+def attention_backward(dout: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                       weights: np.ndarray, scale: float):
+    """Gradients of :func:`attention_forward` given dout (..., Tq, dv) and the forward's inputs,
+    weights and scale: returns (dq, dk, dv), each of its input's shape (4-d ones laid out as
+    (A, T, B, d), as out is)::
+
+        dv = W^T dout,  dW = dout v^T,  dS = W * (dW - sum over the keys of dW * W) * scale
+        dq = dS k,      dk = dS^T q
+    """
+    q4 = _heads_view("q", q)
+    k4, v4 = _heads_view("k", k, q.dtype), _heads_view("v", v, q.dtype)
+    w4, g4 = _heads_view("weights", weights, q.dtype), _heads_view("dout", dout, q.dtype)
+    A, B, Tq, d = q4.shape
+    Tk, dv = k4.shape[2], v4.shape[3]
+    if w4.shape != (A, B, Tq, Tk) or g4.shape != (A, B, Tq, dv):
+        raise ValueError(f"weights {weights.shape} and dout {dout.shape} do not match q "
+                         f"{q.shape}, k {k.shape} and v {v.shape}")
+    dq, dq_memory = _heads_result(A, B, Tq, d, q.dtype)
+    dk, dk_memory = _heads_result(A, B, Tk, d, q.dtype)
+    dvv, dv_memory = _heads_result(A, B, Tk, dv, q.dtype)
+    kernels = _attn_kernels(q4, k4, v4)
+
+    def items(lo: int, hi: int) -> None:
+        scratch = _scratch("attention dW", Tq * Tk, q.dtype).reshape(Tq, Tk)
+        kernels.backward(g4, q4, k4, v4, w4, dq, dk, dvv, scratch, float(scale), lo, hi)
+
+    _split_blas(items, A * B, 4 * A * B * Tq * Tk * (d + dv))
+    if q.ndim == 3:
+        return (dq_memory.reshape(A, Tq, d), dk_memory.reshape(A, Tk, d),
+                dv_memory.reshape(A, Tk, dv))
+    return dq, dk, dvv
+
+
+_LN_BLOCK = 64  # rows per partial sum of dgamma and dbeta
+
+
+def _ln_rows(name: str, x, D: int, dtype) -> np.ndarray:
+    if not isinstance(x, np.ndarray) or x.ndim < 1 or x.shape[-1] != D:
+        got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"{name} must be an array (..., {D}); got {got}")
+    return np.ascontiguousarray(x, dtype=dtype).reshape(-1, D)
+
+
+def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5):
+    """Layer normalisation over the last axis, as the A4 reference computes it:
+    ``out = gamma * (x - mu) / sqrt(var + eps) + beta`` (biased var). x: (..., D) float32 or
+    float64; gamma, beta: (D,). Returns (out, x_hat, std): out and x_hat of x's shape, std
+    (..., 1), the reference's cache (x_hat, gamma, std) but for gamma."""
+    if not isinstance(x, np.ndarray) or x.ndim < 1 or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x must be a float32 or float64 array; got {getattr(x, 'dtype', x)!r}")
+    D = x.shape[-1]
+    rows = _ln_rows("x", x, D, x.dtype)
+    g = _ln_rows("gamma", np.asarray(gamma), D, x.dtype)[0]
+    b = _ln_rows("beta", np.asarray(beta), D, x.dtype)[0]
+    R = rows.shape[0]
+    out, x_hat = _result(rows.shape, x.dtype), _result(rows.shape, x.dtype)
+    std = np.empty(R, x.dtype)
+    kernels = _attn_kernels(rows)
+
+    def norm_rows(lo: int, hi: int) -> None:
+        kernels.layernorm_forward(rows, g, b, x_hat, std, out, float(eps), lo, hi)
+
+    _split(norm_rows, R, 8 * rows.size)
+    return out.reshape(x.shape), x_hat.reshape(x.shape), std.reshape(*x.shape[:-1], 1)
+
+
+def layernorm_backward(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray, std: np.ndarray):
+    """Gradients of :func:`layernorm_forward` given dout (x's shape), x_hat, gamma and std:
+    returns (dx, dgamma, dbeta), dx = (D dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)) /
+    (D std) with dx_hat = dout * gamma; dgamma and dbeta summed over every axis but the last
+    (per block of 64 rows, then over the blocks in order: the same for any thread count)."""
+    D = x_hat.shape[-1]
+    xh = _ln_rows("x_hat", x_hat, D, x_hat.dtype)
+    dy = _ln_rows("dout", dout, D, x_hat.dtype)
+    g = _ln_rows("gamma", np.asarray(gamma), D, x_hat.dtype)[0]
+    s = np.ascontiguousarray(std, dtype=x_hat.dtype).reshape(-1)
+    R = xh.shape[0]
+    if dy.shape != xh.shape or s.shape != (R,):
+        raise ValueError(f"dout {dout.shape}, x_hat {x_hat.shape} and std {np.shape(std)} "
+                         "do not match")
+    blocks = -(-R // _LN_BLOCK)
+    dx = _result(xh.shape, x_hat.dtype)
+    dgamma_parts, dbeta_parts = (np.empty((blocks, D), x_hat.dtype) for _ in range(2))
+    kernels = _attn_kernels(xh)
+    _split(lambda lo, hi: kernels.layernorm_backward(dy, xh, g, s, dx, dgamma_parts, dbeta_parts,
+                                                     _LN_BLOCK, lo, hi),
+           blocks, 8 * xh.size)
+    return dx.reshape(x_hat.shape), dgamma_parts.sum(axis=0), dbeta_parts.sum(axis=0)
+
+
+_GEMM_BLOCKS = 8  # blocks of a product's result handed to threads (at least 128 rows each)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for 2-d float arrays of one dtype, as about 8 blocks of rows of the result (of
+    columns, when it has fewer rows than columns; at least 128 each) shared out among up to
+    ``LAYERLAB_THREADS`` threads, BLAS on one thread in each. The blocks depend on the shapes
+    alone, so the result is the same for any thread count. (Smaller blocks cost more: BLAS
+    packs all of the other operand again for each; 128-row blocks were 10-20 % slower.)
+
+    Why: OpenBLAS's own threads meet at barriers inside every product; with more runnable
+    threads than cores (this 2-core machine shared with other jobs) a (256, 4096) @ (4096, 256)
+    product took 50-340 ms on 2 OpenBLAS threads against 18 ms on one. Whole blocks per thread
+    have nothing to wait for.
+    """
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == b.ndim == 2):
+        raise ValueError("matmul takes two 2-d arrays")
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"matmul takes float32 or float64 arrays of one dtype; got {a.dtype} "
+                        f"and {b.dtype}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not chain")
+    M, N = a.shape[0], b.shape[1]
+    out = _result((M, N), a.dtype)
+    by_rows = M >= N
+    size = M if by_rows else N
+    step = max(128, -(-size // _GEMM_BLOCKS))
+    blocks = -(-size // step)
+
+    def products(lo: int, hi: int) -> None:
+        for q in range(lo, hi):
+            part = slice(q * step, min(size, (q + 1) * step))
+            if by_rows:
+                np.matmul(a[part], b, out=out[part])
+            else:
+                np.matmul(a, b[:, part], out=out[:, part])
+
+    _split_blas(products, blocks, M * N * a.shape[1])
+    return out
