@@ -38,3 +38,37 @@ def test_detector_training_clears_the_thresholds(seed):
     iou = np.mean(nets.box_iou(boxes, data["boxes_val"]))
     assert len(losses) == 600 and np.mean(losses[-60:]) < 0.7 * np.mean(losses[:60])
     assert accuracy >= 0.75 and iou >= 0.7  # the grade asks for 0.7 and 0.65
+
+
+@pytest.mark.parametrize("variational", [False, True], ids=["ae", "vae"])
+def test_vae_gradients_match_centred_differences(variational):
+    rng = np.random.default_rng(1)
+    model = models.VAE(6, 5, 3, variational, seed=2)
+    model.set_params({k: rng.standard_normal(v.shape) * 0.5 for k, v in model.params.items()})
+    x, eps = rng.random((4, 6)), rng.standard_normal((4, 3))
+    args = (x, eps) if variational else (x,)
+    _, grads = model.loss(*args)
+    for key, value in model.params.items():
+        def f(v, key=key):
+            saved = model.params[key]
+            model.params[key] = v
+            try:
+                return model.loss(*args)[0]
+            finally:
+                model.params[key] = saved
+        assert_grad(key, grads[key], f, value.copy(), tol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_autoencoder_and_vae_training_clear_the_thresholds(seed):
+    from solutions.a5_beyond import generative
+
+    data = nets.load_digits()
+    X = data["X_val"]
+    for variational, goal in ((False, 0.02), (True, 0.035)):  # the grade: 0.025 and 0.045
+        model = models.VAE(variational=variational, seed=seed)
+        losses = models.train_vae(model, data["X_train"], seed=seed)
+        assert np.mean(losses[-30:]) < 0.8 * np.mean(losses[:30])
+        assert np.mean((model.reconstruct(X) - X) ** 2) < goal
+        if variational:
+            assert 0 < generative.gaussian_kl(*model.encode(X))[0] < 5  # the grade: 10

@@ -57,6 +57,15 @@ def softmax_loss(scores, y):
     return float(-log_probs[np.arange(N), y].mean()), dscores / N
 
 
+def bernoulli_nll(x, logits):
+    """The autoencoder's reconstruction loss: the Bernoulli negative log-likelihood of pixels x
+    (N, D) in [0, 1] under logits (N, D), summed over the pixels and averaged over the batch,
+    sum(softplus(logits) - x * logits) / N, and its gradient (sigmoid(logits) - x) / N."""
+    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+    N = x.shape[0]
+    return float(np.sum(softplus - x * logits) / N), (sigmoid(logits) - x) / N
+
+
 def adam(w, dw, config=None):
     """One step of Adam (beta2 0.999, eps 1e-8) on the array w with gradient dw. config holds
     'learning_rate' (default 1e-3), 'beta1' (default 0.9; GANs train better with 0.5) and,

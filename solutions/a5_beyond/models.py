@@ -1,16 +1,17 @@
 """A5 models trained with your pieces: a tiny single-object detector on digits pasted on a
-canvas (task a5.detector).
+canvas (task a5.detector), and an autoencoder and a VAE of the digits (task a5.autoencoder).
 
 The layers (affine, ReLU), Adam and the data are given in nets.py; the losses are yours: the
 detector's is your roi.detection_loss_forward / detection_loss_backward (task
-a5.detection_loss). Call them through their modules (roi.detection_loss_forward(...)).
+a5.detection_loss), the VAE's your generative.reparameterize_forward / _backward and vae_loss
+(task a5.vae). Call them through their modules (roi.detection_loss_forward(...)).
 """
 import numpy as np
 
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
-    from . import nets, roi
+    from . import generative, nets, roi
 except ImportError:
-    import nets, roi  # noqa: E401 - the flat twin of the import above
+    import generative, nets, roi  # noqa: E401 - the flat twin of the import above
 
 LAMBDA = 10.0  # the weight of the box term: the boxes are in [0, 1], their errors small
 
@@ -140,6 +141,158 @@ def train_detector(model, x, labels, boxes, *, epochs=10, batch_size=50, learnin
     configs, losses = {}, []
     for i, idx in enumerate(nets.minibatches(len(x), batch_size, epochs, rng)):
         loss, grads = model.loss(x[idx], labels[idx], boxes[idx], lam)
+        nets.adam_step(model.params, grads, configs, learning_rate)
+        losses.append(float(loss))
+        if on_step is not None:
+            on_step(i, float(loss))
+    return losses
+
+
+class VAE:
+    """An autoencoder (variational=False) or a variational autoencoder of the digits.
+
+    Encoder: h = relu(x @ W1 + b1), mu = h @ W_mu + b_mu and, for the VAE,
+    log_var = h @ W_logvar + b_logvar. The code is z = mu for the autoencoder and, for the
+    VAE, your generative.reparameterize_forward(mu, log_var, eps). Decoder:
+    g = relu(z @ W2 + b2), logits = g @ W3 + b3, the pixels' Bernoulli logits.
+    The autoencoder's loss is nets.bernoulli_nll(x, logits); the VAE's is your
+    generative.vae_loss(x, logits, mu, log_var) (reconstruction + KL), whose dmu and dlog_var
+    (the KL term's) add to what comes back through reparameterize_backward.
+
+    self.params holds 'W1' (D, H), 'b1' (H,), 'W_mu' (H, Z), 'b_mu' (Z,), for the VAE
+    'W_logvar' (H, Z), 'b_logvar' (Z,), then 'W2' (Z, H), 'b2' (H,), 'W3' (H, D), 'b3' (D,).
+    """
+
+    def __init__(self, input_dim=64, hidden_dim=64, latent_dim=8, variational=True, *,
+                 seed=None):
+        """Initialise the parameters with rng = np.random.default_rng(seed): every W ~
+        N(0, 1 / fan-in) (fan-in: its number of rows), every bias zero, all float64. The order
+        of the draws is free; self.variational keeps the flag.
+
+        Inputs:
+        - input_dim: D, the pixels (64)
+        - hidden_dim: H, the width of both hidden layers
+        - latent_dim: Z, the size of the code
+        - variational: True for the VAE, False for the autoencoder
+        - seed: seeds the initialisation
+        """
+        rng = np.random.default_rng(seed)
+        D, H, Z = input_dim, hidden_dim, latent_dim
+        shapes = {"W1": (D, H), "W_mu": (H, Z), "W2": (Z, H), "W3": (H, D)}
+        if variational:
+            shapes["W_logvar"] = (H, Z)
+        self.variational = variational
+        self.params = {}
+        for name, shape in shapes.items():
+            self.params[name] = rng.standard_normal(shape) / np.sqrt(shape[0])
+            self.params["b" + name[1:]] = np.zeros(shape[1])
+
+    def set_params(self, params):
+        """Replace self.params by copies of the given arrays (the grader loads known weights).
+
+        Inputs:
+        - params: dict with the same keys and shapes as self.params
+        """
+        self.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+
+    def encode(self, x):
+        """q(z | x): (mu, log_var), each (N, Z); log_var is None for the autoencoder.
+
+        Inputs:
+        - x: (N, D) images in [0, 1]
+        """
+        p = self.params
+        h = np.maximum(x @ p["W1"] + p["b1"], 0)
+        log_var = h @ p["W_logvar"] + p["b_logvar"] if self.variational else None
+        return h @ p["W_mu"] + p["b_mu"], log_var
+
+    def decode(self, z):
+        """The pixels' probabilities sigmoid(logits) (N, D) for codes z (N, Z): to draw a VAE
+        sample, decode z ~ N(0, I).
+
+        Inputs:
+        - z: (N, Z) codes
+        """
+        p = self.params
+        return nets.sigmoid(np.maximum(z @ p["W2"] + p["b2"], 0) @ p["W3"] + p["b3"])
+
+    def reconstruct(self, x):
+        """decode(mu): each image through the encoder's mean and back (no noise), (N, D).
+
+        Inputs:
+        - x: (N, D) images in [0, 1]
+        """
+        return self.decode(self.encode(x)[0])
+
+    def loss(self, x, eps=None):
+        """The loss and its gradients.
+
+        Inputs:
+        - x: (N, D) images in [0, 1]
+        - eps: (N, Z) standard normal noise for the VAE's reparameterisation (None for the
+          autoencoder)
+
+        Returns (loss, grads): loss a Python float (the autoencoder's nets.bernoulli_nll, the
+        VAE's vae_loss), grads a dict with the keys of self.params.
+        """
+        p = self.params
+        pre, c1 = nets.affine_forward(x, p["W1"], p["b1"])
+        h, c2 = nets.relu_forward(pre)
+        mu, c_mu = nets.affine_forward(h, p["W_mu"], p["b_mu"])
+        if self.variational:
+            log_var, c_lv = nets.affine_forward(h, p["W_logvar"], p["b_logvar"])
+            z, c_z = generative.reparameterize_forward(mu, log_var, eps)
+        else:
+            z = mu
+        pre2, c3 = nets.affine_forward(z, p["W2"], p["b2"])
+        g, c4 = nets.relu_forward(pre2)
+        logits, c5 = nets.affine_forward(g, p["W3"], p["b3"])
+        grads = {}
+        if self.variational:
+            loss, dlogits, dmu_kl, dlog_var_kl = generative.vae_loss(x, logits, mu, log_var)
+        else:
+            loss, dlogits = nets.bernoulli_nll(x, logits)
+        dg, grads["W3"], grads["b3"] = nets.affine_backward(dlogits, c5)
+        dz, grads["W2"], grads["b2"] = nets.affine_backward(nets.relu_backward(dg, c4), c3)
+        if self.variational:
+            dmu, dlog_var = generative.reparameterize_backward(dz, c_z)
+            dmu, dlog_var = dmu + dmu_kl, dlog_var + dlog_var_kl
+            dh_lv, grads["W_logvar"], grads["b_logvar"] = nets.affine_backward(dlog_var, c_lv)
+        else:
+            dmu, dh_lv = dz, 0.0
+        dh, grads["W_mu"], grads["b_mu"] = nets.affine_backward(dmu, c_mu)
+        _, grads["W1"], grads["b1"] = nets.affine_backward(nets.relu_backward(dh + dh_lv, c2),
+                                                           c1)
+        return float(loss), grads
+
+
+def train_vae(model, X, *, epochs=30, batch_size=50, learning_rate=3e-3, seed=0,
+              on_step=None):
+    """Train model.params in place with Adam; return the loss of every minibatch.
+
+    With rng = np.random.default_rng(seed), the minibatches are
+    nets.minibatches(N, batch_size, epochs, rng); for the VAE each step first draws its noise
+    eps = rng.standard_normal((len(idx), Z)) (after the minibatch's indices), then
+    loss, grads = model.loss(X[idx], eps) (model.loss(X[idx]) for the autoencoder) and
+    nets.adam_step(model.params, grads, configs, learning_rate).
+
+    Inputs:
+    - model: a VAE (autoencoder or variational)
+    - X: (N, D) images in [0, 1]
+    - epochs, batch_size, learning_rate: the run; seed: seeds the minibatches and the noise
+    - on_step: None or a function of (step, loss), called after every step
+
+    Returns:
+    - losses: list of Python floats, the loss of each minibatch
+    """
+    rng = np.random.default_rng(seed)
+    configs, losses = {}, []
+    Z = model.params["W_mu"].shape[1]
+    for i, idx in enumerate(nets.minibatches(len(X), batch_size, epochs, rng)):
+        if model.variational:
+            loss, grads = model.loss(X[idx], rng.standard_normal((len(idx), Z)))
+        else:
+            loss, grads = model.loss(X[idx])
         nets.adam_step(model.params, grads, configs, learning_rate)
         losses.append(float(loss))
         if on_step is not None:

@@ -25,6 +25,10 @@ DEPENDENTS["a5.knn"] = ("a5.knn_features",)
 # seconds, so a5.detector is graded for its own mutants only.
 SKIPPED += ("a5.detector",)
 DEPENDENTS["a5.detection_loss"] = ("a5.detector",)
+# The autoencoder and VAE (models.py) run the student's reparameterisation and vae_loss; their
+# training runs take seconds, so a5.autoencoder is graded for its own mutants only.
+SKIPPED += ("a5.autoencoder",)
+DEPENDENTS["a5.vae"] = ("a5.autoencoder",)
 
 
 def _dependents(task: str) -> tuple[str, ...]:
@@ -118,6 +122,17 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "labels = np.argmax(scores[:, 1:], axis=1) + 1", "labels = np.argmax(scores, axis=1)"),
  "detector_box_of_class_zero": ("a5.detector", MOD,
     "picked = deltas.reshape(len(x), -1, 4)[np.arange(len(x)), labels]", "picked = deltas[:, :4]"),
+ # -- the autoencoder and the VAE ---------------------------------------------------------------
+ "vae_trained_without_the_kl_gradients": ("a5.autoencoder", MOD,
+    "dmu, dlog_var = dmu + dmu_kl, dlog_var + dlog_var_kl", "pass"),
+ "vae_decoder_relu_gradient_not_masked": ("a5.autoencoder", MOD,
+    "nets.affine_backward(nets.relu_backward(dg, c4), c3)", "nets.affine_backward(dg, c3)"),
+ "vae_log_var_gradient_not_reaching_the_encoder": ("a5.autoencoder", MOD,
+    "nets.relu_backward(dh + dh_lv, c2)", "nets.relu_backward(dh, c2)"),
+ "vae_reconstruct_from_a_noisy_code": ("a5.autoencoder", MOD,
+    "return self.decode(self.encode(x)[0])",
+    "mu, log_var = self.encode(x)\n        return self.decode(mu if log_var is None else "
+    "mu + np.exp(0.5 * log_var) * np.random.default_rng(0).standard_normal(mu.shape))"),
  # -- GAN losses ------------------------------------------------------------------------------
  "gan_saturating_generator_loss": ("a5.gan_losses", GEN,
     "return float(np.mean(_softplus(-fake_logits))), (_sigmoid(fake_logits) - 1) / len(fake_logits)",

@@ -13,6 +13,13 @@ from grader.compare import Mismatch, check_params, expect_tuple
 from grader.numeric import check_numerical_gradient
 
 
+def live_params(rng, like: dict) -> dict:
+    """Random weights, and biases in [0.2, 0.8]: most ReLUs on, so that every weight moves the
+    loss."""
+    return {key: (rng.standard_normal(np.shape(v)) * 0.5 if key.startswith("W")
+                  else rng.uniform(0.2, 0.8, np.shape(v))) for key, v in like.items()}
+
+
 @pytest.mark.task("a5.detector")
 @pytest.mark.points(1)
 def test_detector_gradients_are_numerical(student, rng):
@@ -20,7 +27,7 @@ def test_detector_gradients_are_numerical(student, rng):
     D, H, K, N = 6, 4, 3, 5
     model = student.new("TinyDetector", D, H, K, seed=int(rng.integers(1000)))
     params = student.attr(model, "params")
-    params = {key: rng.standard_normal(np.shape(v)) * 0.5 for key, v in params.items()}
+    params = live_params(rng, params)
     student.method(model, "set_params", params)
     x, labels = rng.random((N, D)), rng.integers(1, K, size=N)
     boxes = rng.uniform(-1.5, 1.5, (N, 4))
@@ -85,3 +92,50 @@ def test_knn_accuracies_on_separated_features(student, rng):
     expected = np.mean([np.bincount(row).argmax() for row in nearest] == y_test)
     if abs(raw - expected) > 1e-12:
         raise Mismatch(f"raw_accuracy {raw!r}; expected {expected!r} (3-NN on the raw rows)")
+
+
+@pytest.mark.task("a5.autoencoder")
+@pytest.mark.points(1)
+@pytest.mark.parametrize("variational", [False, True], ids=["autoencoder", "vae"])
+def test_vae_gradients_are_numerical(student, rng, variational):
+    """VAE.loss(x, eps): every gradient against centred differences (the noise held fixed)"""
+    D, H, Z, N = 5, 6, 2, 4
+    model = student.new("VAE", D, H, Z, variational, seed=int(rng.integers(1000)))
+    params = live_params(rng, student.attr(model, "params"))
+    student.method(model, "set_params", params)
+    x, eps = rng.random((N, D)), rng.standard_normal((N, Z))
+    args = (x, eps) if variational else (x,)
+    _, grads = expect_tuple(student.method(model, "loss", *args), ("loss", "grads"), "loss")
+    check_params(grads, params, "grads")
+
+    def losses_with(key, values):
+        return student.many_methods(model, [[("set_params", ({**params, key: v},)),
+                                             ("loss", args)] for v in values], pick=0)
+
+    for key, value in params.items():
+        check_numerical_gradient(f"grads['{key}']", grads[key], None, value, func="loss",
+                                 wrt=key, many=lambda values, key=key: losses_with(key, values))
+
+
+@pytest.mark.task("a5.autoencoder")
+@pytest.mark.points(1)
+@pytest.mark.timeout(120)
+def test_short_autoencoder_training(student, rng):
+    """train_vae: 5 epochs of the autoencoder on 500 digits; the loss falls and reconstruct
+    beats the mean image (the reference: about 0.05 against 0.074 per pixel)"""
+    digits = nets.load_digits()
+    seed = int(rng.integers(1000))
+    X = digits["X_train"][:500]
+    model = student.new("VAE", variational=False, seed=seed)
+    with student.timeout(60):
+        losses = student.train_vae(model, X, epochs=5, seed=seed)
+    if len(losses) != 50 or not np.mean(losses[-10:]) < np.mean(losses[:10]):
+        raise Mismatch(f"expected 50 minibatch losses, the last epoch's below the first's; got "
+                       f"{np.round(np.asarray(losses, dtype=float)[::10], 2)} (every 10th)")
+    X_val = digits["X_val"]
+    error = float(np.mean((np.asarray(student.method(model, "reconstruct", X_val)) - X_val)
+                          ** 2))
+    baseline = float(np.mean((X.mean(axis=0) - X_val) ** 2))
+    if not error < baseline:
+        raise Mismatch(f"reconstruction error {error:.4f} per pixel after 5 epochs; expected "
+                       f"below the mean image's {baseline:.4f}")
