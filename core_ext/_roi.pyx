@@ -97,7 +97,7 @@ def roi_pool_forward(const floating[:, :, :, ::1] x, const int64_t[::1] batch,
         return 1
     with nogil, parallel(num_threads=threads):
         team[0] = roi_team_size()
-        for q in prange(R * C, schedule="guided"):
+        for q in prange(R * C, schedule="dynamic", chunksize=16):
             r = q // C
             c = q % C
             b = batch[r]
@@ -149,7 +149,7 @@ def roi_pool_backward(const floating[:, :, :, ::1] dout, const int64_t[:, :, :, 
         return 1
     with nogil, parallel(num_threads=threads):
         team[0] = roi_team_size()
-        for p in prange(N * C, schedule="static", chunksize=1):
+        for p in prange(N * C, schedule="dynamic", chunksize=1):
             n = p // C
             c = p % C
             memset(&dx[n, c, 0], 0, HW * sizeof(floating))
