@@ -18,6 +18,22 @@ _BLOCKS = ("a4.encoder", "a4.decoder")
 DEPENDENTS = {"a4.attention": ("a4.masking", "a4.multihead", *_BLOCKS),
               "a4.masking": ("a4.multihead", *_BLOCKS), "a4.multihead": _BLOCKS,
               "a4.layernorm": _BLOCKS, "a4.ffn": _BLOCKS}
+# The models (vit.py, mixer.py, gpt.py) run the student's own layers: the ViT and the GPT their
+# encoder blocks (so everything a block is built of) and position embeddings, the GPT the causal
+# mask, the Mixer their layer norm, FFN and the ViT's front end. Their training runs are slow,
+# so the three training tasks are graded for their own mutants only (none: the loops are a few
+# lines over the given training.train; a wrong loop shows in the reference's own checks).
+_TRAINING = ("a4.vit_training", "a4.mixer_training", "a4.gpt_training")
+SKIPPED += _TRAINING
+_VIT, _MIXER, _GPT = ("a4.vit", "a4.vit_training"), ("a4.mixer", "a4.mixer_training"), \
+    ("a4.gpt", "a4.gpt_training")
+for _task in ("a4.attention", "a4.masking", "a4.multihead", "a4.encoder", "a4.positional"):
+    DEPENDENTS[_task] = DEPENDENTS.get(_task, ()) + _VIT + _GPT
+for _task in ("a4.layernorm", "a4.ffn"):
+    DEPENDENTS[_task] += _VIT + _GPT + ("a4.mixer_block",) + _MIXER
+DEPENDENTS["a4.vit_frontend"] = _VIT + _MIXER
+DEPENDENTS["a4.mixer_block"] = _MIXER
+DEPENDENTS["a4.vit"], DEPENDENTS["a4.mixer"], DEPENDENTS["a4.gpt"] = _VIT[1:], _MIXER[1:], _GPT[1:]
 
 
 def _dependents(task: str) -> tuple[str, ...]:
@@ -32,6 +48,7 @@ def _changes(name: str, task: str, *changes: tuple[str, str, str]) -> Variant:
 
 A, L, B, W, M = ("attention.py", "transformer_layers.py", "transformer_blocks.py", "windows.py",
                  "bert_masking.py")
+V, X, G = "vit.py", "mixer.py", "gpt.py"
 _REPLACEMENTS = {  # name: (task, file, old text, new text)
  # -- scaled dot-product attention ------------------------------------------------------------
  "attention_without_scale": ("a4.attention", A,
@@ -132,6 +149,56 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "np.where(chosen, tokens, ignore_index)", "np.where(True, tokens, ignore_index)"),
  "bert_random_tokens_skip_the_last_id": ("a4.bert_masking", M,
     "rng.integers(0, vocab_size, tokens.shape)\n", "rng.integers(0, vocab_size - 1, tokens.shape)\n"),
+ # -- the ViT front end -----------------------------------------------------------------------
+ "cls_token_gradient_averaged_over_the_batch": ("a4.vit_frontend", V,
+    "return dout[:, 1:].copy(), dout[:, 0].sum(axis=0)",
+    "return dout[:, 1:].copy(), dout[:, 0].mean(axis=0)"),
+ "cls_token_gradient_of_the_first_image_only": ("a4.vit_frontend", V,
+    "return dout[:, 1:].copy(), dout[:, 0].sum(axis=0)", "return dout[:, 1:].copy(), dout[0, 0]"),
+ "patches_numbered_column_by_column": ("a4.vit_frontend", V,  # forward only: its gradient is
+    ".transpose(0, 2, 4, 1, 3, 5)", ".transpose(0, 4, 2, 1, 3, 5)"),  # then wrong too
+ "patch_embedding_db_averaged_over_the_patches": ("a4.vit_frontend", V,
+    "dout.reshape(-1, D).sum(axis=0)", "dout.mean(axis=1).sum(axis=0)"),
+ # -- the ViT ---------------------------------------------------------------------------------
+ "vit_position_embedding_gradient_dropped": ("a4.vit", V,
+    'dh, grads["W_pos"] = transformer_layers.position_embedding_backward(dh, pos_cache)',
+    'dh, _ = transformer_layers.position_embedding_backward(dh, pos_cache)\n'
+    '        grads["W_pos"] = np.zeros_like(p["W_pos"])'),
+ "vit_post_norm_blocks": ("a4.vit", V,
+    '"norm": "pre", "activation": self.activation}', '"norm": "post", "activation": self.activation}'),
+ "vit_cls_gradient_not_passed_to_the_token": ("a4.vit", V,
+    'dtokens, grads["cls"] = cls_token_backward(dh, cls_cache)',
+    'dtokens, grads["cls"] = cls_token_backward(dh, cls_cache)\n'
+    '        grads["cls"] = np.zeros_like(grads["cls"])'),
+ # -- the Mixer block -------------------------------------------------------------------------
+ "mixer_channel_residual_gradient_dropped": ("a4.mixer_block", X,
+    "da = dout + dva", "da = dva"),
+ "mixer_token_residual_gradient_dropped": ("a4.mixer_block", X,
+    "return da + dux, {k: grads[k] for k in MIXER_KEYS}",
+    "return dux, {k: grads[k] for k in MIXER_KEYS}"),
+ "mixer_one_layer_norm_for_both_mlps": ("a4.mixer_block", X,  # LN2 uses LN1's gamma and beta
+    'p["gamma2"], p["beta2"], ln_param)', 'p["gamma1"], p["beta1"], ln_param)'),
+ # -- the Mixer classifier --------------------------------------------------------------------
+ "mixer_head_gradient_not_divided_by_the_patches": ("a4.mixer", X,
+    "(dscores @ p[\"W_head\"].T)[:, None] / z.shape[1]", "(dscores @ p[\"W_head\"].T)[:, None]"),
+ "mixer_patch_embedding_bias_gradient_dropped": ("a4.mixer", X,
+    '_, grads["W_patch"], grads["b_patch"] = vit.patch_embedding_backward(dh, embed_cache)',
+    '_, grads["W_patch"], _ = vit.patch_embedding_backward(dh, embed_cache)\n'
+    '        grads["b_patch"] = np.zeros_like(p["b_patch"])'),
+ # -- the GPT ---------------------------------------------------------------------------------
+ "gpt_without_the_causal_mask": ("a4.gpt", G,
+    "mask = attention.causal_mask(T)", "mask = None"),
+ "gpt_position_embedding_gradient_dropped": ("a4.gpt", G,
+    'dtok, grads["W_pos"] = transformer_layers.position_embedding_backward(dh, pos_cache)',
+    'dtok, _ = transformer_layers.position_embedding_backward(dh, pos_cache)\n'
+    '        grads["W_pos"] = np.zeros_like(p["W_pos"])'),
+ "gpt_token_gradient_overwritten_for_repeated_tokens": ("a4.gpt", G,
+    'np.add.at(grads["W_tok"], x.reshape(-1), dtok.reshape(-1, D))',
+    'grads["W_tok"][x.reshape(-1)] = dtok.reshape(-1, D)'),
+ "gpt_sample_temperature_ignored": ("a4.gpt", G,
+    "z = s / temperature", "z = s"),
+ "gpt_sample_window_from_the_start": ("a4.gpt", G,
+    "context[-self.max_len:]", "context[:self.max_len]"),
 }
 MUTANTS: list[Variant] = replaced(_REPLACEMENTS, _dependents)
 MUTANTS += [
@@ -140,6 +207,21 @@ MUTANTS += [
               "x.reshape(N, T, D // num_heads, num_heads).transpose(0, 3, 1, 2)"),
              (A, "x.transpose(0, 2, 1, 3).reshape(N, T, H * dk)",
               "x.transpose(0, 2, 3, 1).reshape(N, T, H * dk)")),
+    _changes("patches_flattened_channel_last", "a4.vit_frontend",  # (p, p, C), not (C, p, p)
+             (V, ".transpose(0, 2, 4, 1, 3, 5)", ".transpose(0, 2, 4, 3, 5, 1)"),
+             (V, "dout.reshape(N, H // p, W // p, C, p, p).transpose(0, 3, 1, 4, 2, 5)",
+              "dout.reshape(N, H // p, W // p, p, p, C).transpose(0, 5, 1, 3, 2, 4)")),
+    _changes("mixer_token_mlp_output_reshaped_not_transposed", "a4.mixer_block",
+             (X, "a = x + t.transpose(0, 2, 1)", "a = x + t.reshape(x.shape)"),
+             (X, "ffn_backward(da.transpose(0, 2, 1), tok)",
+              "ffn_backward(da.reshape(da.shape[0], da.shape[2], da.shape[1]), tok)")),
+    _changes("vit_head_reads_the_last_token", "a4.vit",
+             (V, 'layernorm_forward(h[:, 0], p["gamma"]', 'layernorm_forward(h[:, -1], p["gamma"]'),
+             (V, 'dh[:, 0], grads["gamma"]', 'dh[:, -1], grads["gamma"]')),
+    _changes("mixer_pooled_by_the_sum", "a4.mixer",
+             (X, "pooled = z.mean(axis=1)", "pooled = z.sum(axis=1)"),
+             (X, "(dscores @ p[\"W_head\"].T)[:, None] / z.shape[1]",
+              "(dscores @ p[\"W_head\"].T)[:, None]")),
     appended("attention_softmax_over_the_queries", "attention", "a4.attention", '''
         def scaled_dot_product_attention_forward(q, k, v, mask=None):
             scale = 1.0 / np.sqrt(q.shape[-1])
@@ -175,7 +257,7 @@ MUTANTS += [
                 da = _sublayer_backward(dout, ffn_cache, grads, _ffn_backward(grads))
             return _sublayer_backward(da, attn_cache, grads,
                                       _self_attention_backward(grads, "")), grads
-        '''),
+        ''', _dependents("a4.encoder")),
     appended("encoder_pre_norm_attention_residual_gradient_dropped", "transformer_blocks",
              "a4.encoder", '''
         def encoder_block_backward(dout, cache):
@@ -190,7 +272,7 @@ MUTANTS += [
                 return dx, grads
             return _sublayer_backward(da, attn_cache, grads,
                                       _self_attention_backward(grads, "")), grads
-        '''),
+        ''', _dependents("a4.encoder")),
     appended("encoder_self_attention_gradient_from_the_queries_only", "transformer_blocks",
              "a4.encoder", '''
         def encoder_block_backward(dout, cache):
@@ -204,7 +286,7 @@ MUTANTS += [
 
             da = _sublayer_backward(dout, ffn_cache, grads, _ffn_backward(grads))
             return _sublayer_backward(da, attn_cache, grads, queries_only), grads
-        '''),
+        ''', _dependents("a4.encoder")),
     appended("decoder_cross_attention_gradient_not_sent_back_to_the_decoder",
              "transformer_blocks", "a4.decoder", '''
         def decoder_block_backward(dout, cache):
