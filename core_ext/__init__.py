@@ -622,7 +622,7 @@ def _pooled_size(output_size) -> tuple[int, int]:
 
 def _round_half_away(v: np.ndarray) -> np.ndarray:
     """C's round() as the reference writes it: halves go away from zero."""
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.copysign(np.floor(np.abs(v) + 0.5), v)
 
 
 def _bins(start: np.ndarray, size: np.ndarray, pooled: int, limit: int):
@@ -632,7 +632,7 @@ def _bins(start: np.ndarray, size: np.ndarray, pooled: int, limit: int):
     p = np.arange(pooled)
     begin = np.floor(p * step[:, None]).astype(np.int64) + start[:, None]
     end = np.ceil((p + 1) * step[:, None]).astype(np.int64) + start[:, None]
-    return np.clip(begin, 0, limit), np.clip(end, 0, limit)
+    return np.minimum(np.maximum(begin, 0), limit), np.minimum(np.maximum(end, 0), limit)
 
 
 def _set_threads_used(threads: int) -> None:

@@ -49,12 +49,11 @@ def sigmoid(t):
 
 def softmax_loss(scores, y):
     """Mean softmax cross-entropy of scores (N, C) for labels y (N,), and its gradient."""
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    N = scores.shape[0]
-    dscores = np.exp(log_probs)
-    dscores[np.arange(N), y] -= 1
-    return float(-log_probs[np.arange(N), y].mean()), dscores / N
+    rows = np.arange(len(y))
+    log_softmax = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+    grad = np.exp(log_softmax)
+    grad[rows, y] -= 1.0
+    return -float(np.mean(log_softmax[rows, y])), grad / len(y)
 
 
 def bernoulli_nll(x, logits):
