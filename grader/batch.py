@@ -545,8 +545,16 @@ def _execute(todo: list[tuple[Entry, dict]], jobs: int | None,
 
 
 def _ignore_interrupts() -> None:
-    """In a pool process: Ctrl-C is the batch's to handle (it stops the pool itself)."""
+    """In a pool process: Ctrl-C is the batch's to handle (it stops the pool itself, with
+    SIGTERM). SIGTERM raises KeyboardInterrupt wherever the process is, so a job stopped while
+    it unpacks or stages its submission still removes its folders on the way out (grade()
+    handles it the same way while it grades)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _terminate(pool: futures.ProcessPoolExecutor) -> None:

@@ -5,6 +5,7 @@ Files are written atomically (temporary file, then rename), so a reader never se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -98,6 +99,7 @@ def _atomic_write(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text + "\n")
         os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+    except BaseException:  # e.g. Ctrl-C, which may also land just after the replace
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
