@@ -1,13 +1,12 @@
-"""A4 attention: scaled dot-product attention (task a4.attention) with boolean masks and the
-causal mask (a4.masking), additive (Bahdanau) attention of a decoder state over encoder states
+"""A4 attention: scaled dot-product attention (task a4.attention) with boolean masks and the causal
+mask (a4.masking), additive (Bahdanau) attention of a decoder state over encoder states
 (a4.additive) and multi-head attention (a4.multihead).
 
 Sequences are batch-major: queries are (N, Tq, d), keys (N, Tk, d), values (N, Tk, dv). A
 forward returns (out, cache); its backward takes (dout, cache) and returns the gradient of each
 array input, in the order of the forward's inputs. A mask is boolean and True where a query MAY
 attend to a key (PyTorch's convention for a boolean attn_mask); masked keys get exactly zero
-weight and zero gradient. Replace each `raise NotImplementedError(...)` with your implementation,
-using NumPy only. See README.md; `layerlab check a4` runs the public checks.
+weight and zero gradient. This is the reference solution; README.md is the handout.
 """
 import numpy as np
 

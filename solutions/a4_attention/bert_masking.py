@@ -1,8 +1,5 @@
 """A4 BERT-style masking of a token batch for masked-language-model training (task
-a4.bert_masking).
-
-Replace the `raise NotImplementedError(...)` with your implementation, using NumPy only. See
-README.md; `layerlab check a4` runs the public checks.
+a4.bert_masking). This is the reference solution; README.md is the handout.
 """
 import numpy as np
 

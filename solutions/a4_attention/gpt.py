@@ -1,12 +1,11 @@
-"""A4 tiny GPT: a decoder-only Transformer language model with its loss and seeded sampling
-(task a4.gpt) and its training on the grammar's text (a4.gpt_training).
+"""A4 tiny GPT: a decoder-only Transformer language model with its loss and seeded sampling (task
+a4.gpt) and its training on the grammar's text (a4.gpt_training).
 
 A GPT is a stack of encoder blocks whose self-attention is causal (position t attends to
 positions <= t only), so one forward pass predicts every next token at once. Call your layers
 through their modules: attention.causal_mask, transformer_layers.position_embedding_forward and
 layernorm_forward, transformer_blocks.encoder_block_forward with the causal mask; training.train
-(given) runs Adam. Replace each `raise NotImplementedError(...)` with your implementation, using
-NumPy only. See README.md; `layerlab check a4` runs the public checks.
+(given) runs Adam. This is the reference solution; README.md is the handout.
 """
 import numpy as np
 

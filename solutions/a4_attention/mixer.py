@@ -2,13 +2,11 @@
 classifier (a4.mixer) and its training on the digits (a4.mixer_training, with vit.py's
 train_classifier).
 
-No attention: a token-mixing MLP mixes the patches (the same MLP for every feature, across
-the P patches) and a channel-mixing MLP mixes the features (the same MLP for every patch,
-across the D features). Call your layers through their modules: transformer_layers'
-layernorm_forward and ffn_forward (an FFN over the last axis: transpose to mix the other), and
-vit's patchify_forward and patch_embedding_forward. Replace each `raise NotImplementedError(...)`
-with your implementation, using NumPy only. See README.md; `layerlab check a4` runs the public
-checks.
+No attention: a token-mixing MLP mixes the patches (the same MLP for every feature, across the P
+patches) and a channel-mixing MLP mixes the features (the same MLP for every patch, across the D
+features). Call your layers through their modules: transformer_layers' layernorm_forward and
+ffn_forward (an FFN over the last axis: transpose to mix the other), and vit's patchify_forward
+and patch_embedding_forward. This is the reference solution; README.md is the handout.
 """
 import numpy as np
 

@@ -4,8 +4,7 @@ decoder block (a4.decoder), each post-norm (the 2017 paper, PyTorch's default) o
 
 Call your layers through their modules, e.g. attention.multihead_attention_forward(...) and
 transformer_layers.layernorm_forward(...). Parameters and their gradients travel in flat dicts
-whose keys the docstrings list. Replace each `raise NotImplementedError(...)` with your
-implementation, using NumPy only. See README.md; `layerlab check a4` runs the public checks.
+whose keys the docstrings list. This is the reference solution; README.md is the handout.
 """
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
     from . import attention, transformer_layers

@@ -2,11 +2,9 @@
 a4.positional), layer normalisation over the last axis (a4.layernorm), the position-wise
 feed-forward layer with ReLU or the exact GELU (a4.ffn) and dropout (a4.dropout).
 
-Sequences are batch-major, (N, T, D). A forward returns (out, cache); its backward takes
-(dout, cache) and returns the gradient of each array input, in the order of the forward's
-inputs. Replace each `raise NotImplementedError(...)` with your implementation, using NumPy
-and the standard library only (math.erf for GELU: NumPy has no erf). See README.md;
-`layerlab check a4` runs the public checks.
+Sequences are batch-major, (N, T, D). A forward returns (out, cache); its backward takes (dout,
+cache) and returns the gradient of each array input, in the order of the forward's inputs. This
+is the reference solution; README.md is the handout.
 """
 import math
 

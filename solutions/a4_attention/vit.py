@@ -1,12 +1,11 @@
-"""A4 Vision Transformer: the front end (task a4.vit_frontend: patches, the linear patch
-embedding, the [CLS] token), a tiny ViT classifier built from your encoder blocks (a4.vit) and
-its training loop (a4.vit_training), on scikit-learn's 8x8 digits.
+"""A4 Vision Transformer: the front end (task a4.vit_frontend: patches, the linear patch embedding,
+the [CLS] token), a tiny ViT classifier built from your encoder blocks (a4.vit) and its training
+loop (a4.vit_training), on scikit-learn's 8x8 digits.
 
 Images are (N, C, H, W) as in A2. Call your earlier layers through their modules, e.g.
 transformer_layers.position_embedding_forward(...) and
-transformer_blocks.encoder_block_forward(...); training.train (given) runs Adam. Replace each
-`raise NotImplementedError(...)` with your implementation, using NumPy only. See README.md;
-`layerlab check a4` runs the public checks.
+transformer_blocks.encoder_block_forward(...); training.train (given) runs Adam. This is the
+reference solution; README.md is the handout.
 """
 import numpy as np
 

@@ -1,9 +1,8 @@
 """A4 Swin Transformer windows (task a4.swin): partition a feature map into non-overlapping
 windows, put the windows back, and the attention mask of the shifted windows.
 
-Feature maps are channels-last, (N, H, W, C), as in Swin's code. Replace each
-`raise NotImplementedError(...)` with your implementation, using NumPy only. See README.md;
-`layerlab check a4` runs the public checks.
+Feature maps are channels-last, (N, H, W, C), as in Swin's code. This is the reference solution;
+README.md is the handout.
 """
 import numpy as np
 
