@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from a4_params import attention_params, block_params  # tests/a4_params.py
 from gradients import assert_grad  # tests/gradients.py
 from solutions.a4_attention import attention as A
 from solutions.a4_attention import bert_masking, windows
@@ -16,28 +17,6 @@ from solutions.a4_attention import transformer_layers as L
 
 # Sums over positions cancel in places; a wrong formula is off by far more than 1e-6.
 TOL = 1e-6
-
-
-def attention_params(rng, d, dm):
-    params = {}
-    for name, fan_in in (("Q", d), ("K", dm), ("V", dm), ("O", d)):
-        params[f"W_{name}"] = rng.standard_normal((fan_in, d)) / np.sqrt(fan_in)
-        params[f"b_{name}"] = 0.3 * rng.standard_normal(d)
-    return params
-
-
-def block_params(rng, d, f, prefixes, norms):
-    params = {}
-    for prefix in prefixes:
-        params.update({prefix + k: v for k, v in attention_params(rng, d, d).items()})
-    params.update({"W1": rng.standard_normal((d, f)) / np.sqrt(d),
-                   "b1": 0.3 * rng.standard_normal(f),
-                   "W2": rng.standard_normal((f, d)) / np.sqrt(f),
-                   "b2": 0.3 * rng.standard_normal(d)})
-    for i in range(1, norms + 1):
-        params[f"gamma{i}"] = 1.0 + 0.3 * rng.standard_normal(d)
-        params[f"beta{i}"] = 0.3 * rng.standard_normal(d)
-    return params
 
 
 def assert_grads(forward, backward, args, names, wrt, rng):

@@ -17,17 +17,10 @@ pytest.importorskip("torch")
 from solutions.a4_attention import attention as A
 from solutions.a4_attention import transformer_blocks as B
 from solutions.a4_attention import transformer_layers as L
-from torch_oracle import F, assert_close, tensor, torch  # tests/ is on sys.path
+from a4_params import attention_params, block_params  # tests/ is on sys.path
+from torch_oracle import F, assert_close, tensor, torch
 
 KEYS = ("Q", "K", "V")
-
-
-def attention_params(rng, d, dm):
-    params = {}
-    for name, fan_in in (("Q", d), ("K", dm), ("V", dm), ("O", d)):
-        params[f"W_{name}"] = rng.standard_normal((fan_in, d)) / np.sqrt(fan_in)
-        params[f"b_{name}"] = 0.3 * rng.standard_normal(d)
-    return params
 
 
 def load_attention(module, params, prefix=""):
@@ -133,20 +126,6 @@ def test_layernorm_and_gelu_against_torch():
     assert_close("gelu out", out, theirs)
     theirs.backward(torch.tensor(dout := rng.standard_normal(x.shape)))
     assert_close("gelu dx", L.gelu_backward(dout, cache), tx.grad)
-
-
-def block_params(rng, d, f, prefixes, norms):
-    params = {}
-    for prefix in prefixes:
-        params.update({prefix + k: v for k, v in attention_params(rng, d, d).items()})
-    params.update({"W1": rng.standard_normal((d, f)) / np.sqrt(d),
-                   "b1": 0.3 * rng.standard_normal(f),
-                   "W2": rng.standard_normal((f, d)) / np.sqrt(f),
-                   "b2": 0.3 * rng.standard_normal(d)})
-    for i in range(1, norms + 1):
-        params[f"gamma{i}"] = 1.0 + 0.3 * rng.standard_normal(d)
-        params[f"beta{i}"] = 0.3 * rng.standard_normal(d)
-    return params
 
 
 def load_ffn_and_norms(layer, params, norms):
