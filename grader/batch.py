@@ -549,12 +549,10 @@ def _ignore_interrupts() -> None:
     SIGTERM). SIGTERM raises KeyboardInterrupt wherever the process is, so a job stopped while
     it unpacks or stages its submission still removes its folders on the way out (grade()
     handles it the same way while it grades)."""
+    from grader.grade import raise_interrupt
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop)
-
-
-def _stop(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def _terminate(pool: futures.ProcessPoolExecutor) -> None:

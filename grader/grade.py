@@ -52,7 +52,7 @@ def grade(path: Path, spec: Assignment, *, seed: int = DEFAULT_SEED, hidden: boo
         plugin.result.versions = {"Python": platform.python_version(), "NumPy": np.__version__}
         backstop = 3 * spec.limits.call_timeout + 30
         main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+        previous = signal.signal(signal.SIGTERM, raise_interrupt) if main_thread else None
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # pytest's own terminal output
                 code = pytest.main(grading_args(spec, hidden=hidden, timeout=backstop),
@@ -86,5 +86,6 @@ def plan(spec: Assignment) -> GradingResult:
     return plugin.plan()
 
 
-def _interrupt(signum, frame):
+def raise_interrupt(signum, frame):
+    """A signal handler that stops the work at hand as Ctrl-C would (KeyboardInterrupt)."""
     raise KeyboardInterrupt(f"signal {signum}")
