@@ -221,11 +221,11 @@ def test_a_rerun_grades_only_what_changed(klass, graded, tmp_path, capsys):
     assert "0 unchanged" in capsys.readouterr().out  # other tasks: another verdict
 
 
-@pytest.mark.slow
 def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_finished_rows_and_a_rerun_finishes(tmp_path):
     root = tmp_path / "class"
     students = 20  # a one-task grading takes well under a second: room for Ctrl-C mid-batch
