@@ -1,25 +1,30 @@
 """Fixtures shared by the core_ext tests, and how pytest-xdist splits the suite."""
 
+import functools
+import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 import core_ext
 
-# Modules whose tests share a module- or session-scoped fixture that costs seconds to minutes (a
-# release installed into a venv, a class batch-graded once, a submission graded once and read
-# by many tests): each runs in one xdist process, so the fixture is built once, not once per
-# process. Every other test goes to whichever process is free.
-SHARED_FIXTURES = {"test_batch", "test_cli", "test_engine", "test_export_classroom",
-                   "test_export_gradescope", "test_hostile", "test_notebook", "test_release",
-                   "test_similarity", "test_student_proxy", "test_submission"}
+# A module whose tests share a module- or session-scoped fixture (a release installed into a
+# venv, a class batch-graded once, a submission graded once and read by many tests) runs in one
+# xdist process, so that fixture is built once, not once per process. Every other test goes to
+# whichever process is free.
+SHARED_SCOPE = re.compile(r"""scope=["'](module|session)["']""")
+
+
+@functools.cache
+def _shares_fixtures(path: str) -> bool:
+    return SHARED_SCOPE.search(Path(path).read_text(encoding="utf-8")) is not None
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        module = item.module.__name__ if item.module else ""
-        if module in SHARED_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group(module))
+        if item.module is not None and _shares_fixtures(item.module.__file__):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(params=["compiled", "fallback"])
