@@ -32,12 +32,18 @@ Their kernels (``_roi.pyx``) split the work over OpenMP threads (``prange``), as
 the thread count.
 
 Convolution runs image by image in Cython: im2col, then BLAS (SciPy's ``cython_blas``) for
-the products. The Cython kernels release the GIL and the wrappers split them over up to
+the products; a batch of fewer than 4 images, by bands of output rows. The Cython kernels release the GIL and the wrappers split them over up to
 ``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
 grading sandbox) everything runs in the caller's.
 
 Results are allocated through a NumPy memory handler (``_memory.pyx``) that reuses the blocks
 of freed large results, as first touching fresh memory cost as much as a pooling pass here.
+
+Importing core_ext routes the multi-threaded jobs of NumPy's and SciPy's OpenBLAS (0.3.27+)
+through a pool of threads that sleep soon after each call (``_blaspool.pyx``; ``BLAS_POOL``
+lists the libraries): OpenBLAS's own threads spin for about 0.1 s after every call, and a kernel
+started right after a NumPy matmul, as in a training loop, shared the cores with them.
+Results are OpenBLAS's own; ``LAYERLAB_BLAS_POOL=0`` keeps OpenBLAS's threads.
 
 When the extension was not built, a pure-NumPy fallback with identical results is used after
 one warning; ``LAYERLAB_REQUIRE_EXT=1`` makes that an error instead (CI sets it).
@@ -77,6 +83,10 @@ except ImportError as exc:  # the extension was not compiled
     warnings.warn("core_ext: the Cython extension is not built; using the slower NumPy "
                   "fallback (rebuild with 'pip install -e .')", RuntimeWarning, stacklevel=2)
     _conv = _memory = _pool = _rnn = _roi = None
+try:
+    from core_ext import _blaspool
+except ImportError:  # built before the pool existed, or not built
+    _blaspool = None
 
 COMPILED = None not in (_conv, _memory, _pool, _rnn, _roi)
 __all__ = ["conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward",
@@ -226,6 +236,17 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict):
     w_rows = w.reshape(F, K)
     bias = np.ascontiguousarray(b, dtype=x.dtype)
     out = _result((N, F, Ho, Wo), x.dtype)
+    tiles = _tiles(kernels, N, Ho, Wo)
+    if tiles:
+        rows = -(-Ho // tiles)
+
+        def forward_bands(q0: int, q1: int) -> None:
+            kernels.forward_tiles(x, w_rows, bias, out,
+                                  _scratch("columns", K * rows * Wo, x.dtype),
+                                  HH, WW, stride, pad, tiles, q0, q1)
+
+        _split_blas(forward_bands, N * tiles, K * N * P * F)
+        return out, (x, w, stride, pad)
 
     def forward_images(n0: int, n1: int) -> None:
         kernels.forward(x, w_rows, bias, out, _scratch("columns", K * P, x.dtype),
@@ -246,6 +267,9 @@ def conv_backward(dout: np.ndarray, cache):
     kernels = _conv_kernels(x, w)
     w_rows = w.reshape(F, K)
     dx = _result(x.shape, x.dtype)
+    tiles = _tiles(kernels, N, Ho, Wo)
+    if tiles:
+        return _conv_backward_bands(kernels, x, w, dout, dx, stride, pad, tiles)
     # dw and db are summed per group of images, then over the groups in order, so that the
     # result does not depend on how the groups were split over threads
     step = _group_size(P)
@@ -259,6 +283,45 @@ def conv_backward(dout: np.ndarray, cache):
 
     _split_blas(backward_groups, groups, 2 * K * N * P * F)
     return dx, dw_parts.sum(axis=0).reshape(w.shape), db_parts.sum(axis=0)
+
+
+def _conv_backward_bands(kernels, x, w, dout, dx, stride, pad, tiles):
+    """conv_backward for a batch shared out by bands of output rows (see :func:`_tiles`):
+    dw and db summed per band, then over the bands in order; the tap gradients of every band
+    first, then col2im one (image, channel) plane at a time, as bands overlap in dx."""
+    N, C = x.shape[:2]
+    F, _, HH, WW = w.shape
+    Ho, Wo = dout.shape[2:]
+    K, P, rows = C * HH * WW, Ho * Wo, -(-Ho // tiles)
+    w_rows = w.reshape(F, K)
+    dcols = _result((N, K, P), x.dtype)
+    dw_parts, db_parts = np.empty((N * tiles, F, K), w.dtype), np.empty((N * tiles, F), w.dtype)
+
+    def backward_bands(q0: int, q1: int) -> None:
+        kernels.backward_tiles(x, w_rows, dout, dcols, dw_parts, db_parts,
+                               _scratch("columns", K * rows * Wo, x.dtype),
+                               HH, WW, stride, pad, tiles, q0, q1)
+
+    def planes(i0: int, i1: int) -> None:
+        kernels.col2im_planes(dcols, dx, HH, WW, stride, pad, Ho, Wo, i0, i1)
+
+    _split_blas(backward_bands, N * tiles, 2 * K * N * P * F)
+    _split(planes, N * C, N * K * P)
+    return dx, dw_parts.sum(axis=0).reshape(w.shape), db_parts.sum(axis=0)
+
+
+def _tiles(kernels, N: int, Ho: int, Wo: int) -> int:
+    """Bands of output rows per image when a batch is too small to share out by images (fewer
+    than _TILED_BELOW images), else 0. Fixed by the shapes alone (about _BAND_COLUMNS output
+    positions per band), so results do not depend on the thread count; the compiled kernels
+    only (the NumPy fallback works on whole batches)."""
+    if N >= _TILED_BELOW or kernels is not _conv or _conv is None:
+        return 0
+    return max(1, min(Ho, Ho * Wo // _BAND_COLUMNS))
+
+
+_TILED_BELOW = 4  # images: from 4 up, sharing out whole images keeps both threads busy
+_BAND_COLUMNS = 512  # output positions per band in the small-batch path
 
 
 def _conv_kernels(x: np.ndarray, w: np.ndarray):
@@ -317,6 +380,46 @@ def _blas_limit():
         else:
             _controller = ThreadpoolController()
     return _controller.limit if _controller else None
+
+
+def _install_blas_pool() -> list[str]:
+    """Run the multi-threaded jobs of every OpenBLAS loaded (NumPy's, SciPy's) on
+    ``_blaspool``'s threads, which sleep soon after a call: OpenBLAS's own spin for about
+    0.1 s after each one, and a kernel started right after a NumPy matmul ran up to 1.8x
+    slower while they did. Results are OpenBLAS's own. ``LAYERLAB_BLAS_POOL=0`` keeps
+    OpenBLAS's threads; nothing changes where threadpoolctl can't be imported, the
+    OpenBLAS is older than 0.3.27 or threads can't be started. Returns the libraries
+    routed."""
+    if _blaspool is None or os.environ.get("LAYERLAB_BLAS_POOL", "1") == "0":
+        return []
+    try:
+        import ctypes
+
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return []
+    routed = []
+    for lib in ThreadpoolController().lib_controllers:
+        if lib.internal_api != "openblas":
+            continue
+        try:
+            dll = ctypes.CDLL(lib.filepath)
+        except OSError:
+            continue
+        for name in ("openblas_set_threads_callback_function",
+                     "scipy_openblas_set_threads_callback_function",
+                     "scipy_openblas_set_threads_callback_function64_",
+                     "openblas_set_threads_callback_function64_"):
+            setter = getattr(dll, name, None)
+            if setter is not None:
+                address = ctypes.cast(setter, ctypes.c_void_p).value
+                if _blaspool.install(address, max(0, lib.num_threads - 1)) >= lib.num_threads - 1:
+                    routed.append(lib.filepath)
+                break
+    return routed
+
+
+BLAS_POOL = _install_blas_pool()  # the OpenBLAS libraries whose jobs run on core_ext's pool
 
 
 # -- pooling ------------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ Each product reads and writes the arrays in their own layout: ``out[n]`` and ``d
 columns (55 KB on a 3-channel 31x31 input) stay in cache between im2col and the product that
 reads them. The backward pass rebuilds them from x rather than keeping an (K, N*Ho*Wo) matrix.
 
+A batch of fewer than 4 images would leave a thread idle (one image per thread), so there
+each image's output rows are cut into bands of about 512 positions (``forward_tiles``,
+``backward_tiles``): a band's columns and products are computed as an image's are, its
+tap gradients land in a whole-image ``dcols``, and ``col2im_planes`` then sums them into dx
+one (image, channel) plane at a time (bands overlap in dx). The bands are fixed by the shapes,
+so results do not depend on the thread count.
+
 BLAS comes from SciPy's ``cython_blas`` (function pointers into the BLAS SciPy ships), called
 without the GIL. Every function takes a range of images (or of groups of images) so that the
 Python wrapper can split the work over threads; ranges never write the same element.
@@ -83,6 +90,83 @@ cdef struct Geometry:
     Py_ssize_t C, H, W, HH, WW, stride, pad, Ho, Wo, K, P
 
 
+def forward_tiles(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
+                  const floating[::1] bias, floating[:, :, :, ::1] out, floating[::1] cols,
+                  Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+                  Py_ssize_t tiles, Py_ssize_t q0, Py_ssize_t q1):
+    """:func:`forward` for a batch too small to share out by images: each image's output rows
+    are cut into ``tiles`` bands (band t holds rows ``Ho*t//tiles`` up to ``Ho*(t+1)//tiles``),
+    and item ``q`` is band ``q % tiles`` of image ``q // tiles``. A band's columns (K, rows*Wo)
+    go to ``cols`` and its product to its own columns of ``out[n]``: bands never write the
+    same element. cols: scratch of C*HH*WW times the widest band's rows*Wo.
+    """
+    cdef Geometry g = _geometry(x, out.shape[2], out.shape[3], HH, WW, stride, pad)
+    cdef Py_ssize_t F = w.shape[0], q, n, i0, i1, p0, nb, f, p
+    cdef floating *dst
+    with nogil:
+        for q in range(q0, q1):
+            n, i0, i1 = q // tiles, g.Ho * (q % tiles) // tiles, g.Ho * (q % tiles + 1) // tiles
+            p0, nb = i0 * g.Wo, (i1 - i0) * g.Wo
+            if nb == 0:
+                continue
+            _im2col_rows(&x[n, 0, 0, 0], &cols[0], g, i0, i1)
+            for f in range(F):
+                dst = &out[n, f, 0, 0] + p0
+                for p in range(nb):
+                    dst[p] = bias[f]
+            # out[n][:, p0:p0+nb].T (nb, F) += cols.T (nb, K) @ w.T (K, F); out's rows are P apart
+            _gemm(b"N", b"N", nb, F, g.K, &cols[0], nb, &w[0, 0], g.K, 1,
+                  &out[n, 0, 0, 0] + p0, g.P)
+
+
+def backward_tiles(const floating[:, :, :, ::1] x, const floating[:, ::1] w,
+                   const floating[:, :, :, ::1] dout, floating[:, :, ::1] dcols,
+                   floating[:, :, ::1] dw_parts, floating[:, ::1] db_parts, floating[::1] cols,
+                   Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+                   Py_ssize_t tiles, Py_ssize_t q0, Py_ssize_t q1):
+    """The first half of :func:`backward` by bands (as :func:`forward_tiles`): band q's share
+    of the weight and bias gradients in ``dw_parts[q]`` (F, K) and ``db_parts[q]`` (F,), for
+    the caller to sum in band order, and its columns of the tap gradients ``dcols[n]``
+    (K, Ho*Wo), which :func:`col2im_planes` then sums into dx one plane at a time (bands
+    overlap in dx where a filter is taller than the stride).
+    """
+    cdef Geometry g = _geometry(x, dout.shape[2], dout.shape[3], HH, WW, stride, pad)
+    cdef Py_ssize_t F = w.shape[0], q, n, i0, i1, p0, nb, f, k
+    cdef const floating *grad
+    with nogil:
+        for q in range(q0, q1):
+            n, i0, i1 = q // tiles, g.Ho * (q % tiles) // tiles, g.Ho * (q % tiles + 1) // tiles
+            p0, nb = i0 * g.Wo, (i1 - i0) * g.Wo
+            if nb == 0:
+                for f in range(F):
+                    db_parts[q, f] = 0
+                    for k in range(g.K):
+                        dw_parts[q, f, k] = 0
+                continue
+            grad = &dout[n, 0, 0, 0] + p0  # (F, nb), rows P apart
+            _im2col_rows(&x[n, 0, 0, 0], &cols[0], g, i0, i1)
+            # dw_parts[q] (F, K), seen by BLAS as (K, F): = cols (K, nb) @ grad.T (nb, F)
+            _gemm(b"T", b"N", g.K, F, nb, &cols[0], nb, grad, g.P, 0, &dw_parts[q, 0, 0], g.K)
+            for f in range(F):
+                db_parts[q, f] = <floating>_sum(grad + f * g.P, nb)
+            # dcols[n][:, p0:p0+nb], seen as (nb, K) with rows P apart: = grad.T (nb, F) @ w
+            _gemm(b"N", b"T", nb, g.K, F, grad, g.P, &w[0, 0], g.K, 0, &dcols[n, 0, 0] + p0, g.P)
+
+
+def col2im_planes(const floating[:, :, ::1] dcols, floating[:, :, :, ::1] dx,
+                  Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad,
+                  Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t i0, Py_ssize_t i1):
+    """``dx[n, c] = col2im`` of the rows of ``dcols[n]`` (K, Ho*Wo) that belong to channel c,
+    for planes ``i0 <= i < i1`` (plane i is channel ``i % C`` of image ``i // C``): each plane
+    has one writer and is summed in the same order as by :func:`backward`."""
+    cdef Geometry g = _geometry(dx, Ho, Wo, HH, WW, stride, pad)
+    cdef Py_ssize_t i, n, c
+    with nogil:
+        for i in range(i0, i1):
+            n, c = i // g.C, i % g.C
+            _col2im_plane(&dcols[n, c * HH * WW, 0], &dx[n, c, 0, 0], g)
+
+
 cdef Geometry _geometry(const floating[:, :, :, ::1] x, Py_ssize_t Ho, Py_ssize_t Wo,
                         Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t stride, Py_ssize_t pad):
     cdef Geometry g
@@ -110,6 +194,12 @@ cdef inline void _gemm(char *trans_a, char *trans_b, Py_ssize_t m, Py_ssize_t n,
 
 cdef void _im2col(const floating *x, floating *cols, Geometry g) noexcept nogil:
     """Fill the (K, Ho*Wo) column matrix of one (C, H, W) image."""
+    _im2col_rows(x, cols, g, 0, g.Ho)
+
+
+cdef void _im2col_rows(const floating *x, floating *cols, Geometry g, Py_ssize_t i0,
+                       Py_ssize_t i1) noexcept nogil:
+    """Fill the (K, (i1 - i0)*Wo) column matrix of output rows i0 <= i < i1 of one image."""
     cdef Py_ssize_t c, u, v, i, j, row, j0, j1
     cdef const floating *src
     cdef floating *dst = cols
@@ -119,7 +209,7 @@ cdef void _im2col(const floating *x, floating *cols, Geometry g) noexcept nogil:
                 # output columns j whose tap column j*stride + v - pad lies inside [0, W)
                 j0 = _first_inside(v, g.pad, g.stride)
                 j1 = _end_inside(v, g.pad, g.stride, g.W, g.Wo)
-                for i in range(g.Ho):
+                for i in range(i0, i1):
                     row = i * g.stride + u - g.pad
                     if row < 0 or row >= g.H or j0 >= j1:
                         memset(dst, 0, g.Wo * sizeof(floating))
@@ -140,26 +230,33 @@ cdef void _im2col(const floating *x, floating *cols, Geometry g) noexcept nogil:
 
 cdef void _col2im(const floating *cols, floating *dx, Geometry g) noexcept nogil:
     """Sum a (K, Ho*Wo) column matrix back into one (C, H, W) image (overwritten)."""
-    cdef Py_ssize_t c, u, v, i, j, row, j0, j1
+    cdef Py_ssize_t c
+    for c in range(g.C):
+        _col2im_plane(cols + c * g.HH * g.WW * g.P, dx + c * g.H * g.W, g)
+
+
+cdef void _col2im_plane(const floating *cols, floating *dx, Geometry g) noexcept nogil:
+    """Sum the HH*WW rows (each Ho*Wo long) of one channel's taps back into its (H, W) plane
+    (overwritten)."""
+    cdef Py_ssize_t u, v, i, j, row, j0, j1
     cdef const floating *src = cols
     cdef floating *dst
-    memset(dx, 0, g.C * g.H * g.W * sizeof(floating))
-    for c in range(g.C):
-        for u in range(g.HH):
-            for v in range(g.WW):
-                j0 = _first_inside(v, g.pad, g.stride)
-                j1 = _end_inside(v, g.pad, g.stride, g.W, g.Wo)
-                for i in range(g.Ho):
-                    row = i * g.stride + u - g.pad
-                    if row >= 0 and row < g.H and j0 < j1:
-                        # dst[j*stride] is the pixel under tap (u, v) for column j0 + j
-                        dst = dx + (c * g.H + row) * g.W + j0 * g.stride + v - g.pad
-                        if g.stride == 1:
-                            _add_row(dst, src + j0, j1 - j0)
-                        else:
-                            for j in range(j1 - j0):
-                                dst[j * g.stride] += src[j0 + j]
-                    src += g.Wo
+    memset(dx, 0, g.H * g.W * sizeof(floating))
+    for u in range(g.HH):
+        for v in range(g.WW):
+            j0 = _first_inside(v, g.pad, g.stride)
+            j1 = _end_inside(v, g.pad, g.stride, g.W, g.Wo)
+            for i in range(g.Ho):
+                row = i * g.stride + u - g.pad
+                if row >= 0 and row < g.H and j0 < j1:
+                    # dst[j*stride] is the pixel under tap (u, v) for column j0 + j
+                    dst = dx + row * g.W + j0 * g.stride + v - g.pad
+                    if g.stride == 1:
+                        _add_row(dst, src + j0, j1 - j0)
+                    else:
+                        for j in range(j1 - j0):
+                            dst[j * g.stride] += src[j0 + j]
+                src += g.Wo
 
 
 cdef inline void _add_row(floating *dst, const floating *src, Py_ssize_t count) noexcept nogil:

@@ -50,6 +50,36 @@ def test_one_thread_and_several_threads_give_identical_results(kernels, submits,
             np.testing.assert_array_equal(got, want)
 
 
+def test_a_small_batch_is_split_by_bands_the_same_on_any_thread_count(submits, monkeypatch):
+    """One image: the compiled convolution shares out bands of its output rows (forward and
+    backward) and then dx's planes; bit-identical for 1, 2 and 3 threads, and right."""
+    if not core_ext.COMPILED:
+        pytest.fail("the Cython extension is not built (pip install -e .)")
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 8, 64, 48)), rng.standard_normal((32, 8, 3, 3))
+    b = rng.standard_normal(32)
+    dout = rng.standard_normal((1, 32, 64, 48))
+    assert core_ext._tiles(core_ext._conv, 1, 64, 48) > 1
+
+    def conv():
+        out, cache = core_ext.conv_forward(x, w, b, {"stride": 1, "pad": 1})
+        return [out, *core_ext.conv_backward(dout, cache)]
+
+    monkeypatch.setenv("LAYERLAB_THREADS", "1")
+    single = conv()
+    for threads in ("2", "3"):
+        monkeypatch.setenv("LAYERLAB_THREADS", threads)
+        submits.clear()
+        threaded = conv()
+        assert set(submits) == {"forward_bands", "backward_bands", "planes"}, threads
+        for got, want in zip(threaded, single, strict=True):
+            np.testing.assert_array_equal(got, want)
+    expected = core_ext._conv_numpy
+    out = np.empty_like(single[0])
+    expected.forward(x, w.reshape(32, -1), b, out, None, 3, 3, 1, 1, 0, 1)
+    np.testing.assert_allclose(single[0], out, rtol=1e-12, atol=1e-12)
+
+
 def test_results_are_right_where_threads_cannot_start(kernels, submits, monkeypatch):
     monkeypatch.setenv("LAYERLAB_THREADS", "1")
     expected = run_all()
