@@ -2,13 +2,17 @@
 
 Run: .venv/bin/python bench/bench_conv.py [--repeats 7] [--quick]
 
-For each case of the issue, one run on this machine (2 threads everywhere: timing.THREADS)
-prints the median of --repeats timed runs (each contender in one block, after a pause and at
-least 0.3 s of warm-up) of a full forward + backward (out, then dx, dw, db):
+For issue 4's two cases and issue 11's single image x=(1, 64, 64, 64), one run on this
+machine (2 threads everywhere: timing.THREADS) prints the median of --repeats timed runs
+(each contender in one block, after a pause and at least 0.3 s of warm-up) of a full forward +
+backward (out, then dx, dw, db):
 
-- core_ext, and core_ext with its NumPy fallback instead of the Cython kernels;
+- core_ext in float64 and float32, core_ext right after a NumPy matmul (an affine layer's
+  product on the same batch; only core_ext's call timed: issue 11), and core_ext with its
+  NumPy fallback instead of the Cython kernels;
 - the naive loop layers of the reference solution, timed on the first image only and
-  extrapolated to the whole batch by FLOPs (which are proportional to N), labelled so;
+  extrapolated to the whole batch by FLOPs (which are proportional to N), labelled so (not
+  on the single 64x64 image, where one run takes seconds);
 - a vectorised NumPy convolution (sliding windows + tensordot), written here;
 - PyTorch CPU (F.conv2d + autograd) in float64 and float32, when installed;
 - "GEMM bound (same shapes)": only the three matrix products that im2col convolution needs,
@@ -17,8 +21,9 @@ least 0.3 s of warm-up) of a full forward + backward (out, then dx, dw, db):
 - "GEMM peak": one square NumPy matmul with the same total FLOPs (what BLAS reaches on a
   shape that suits it).
 
-Ratios are each row's time over PyTorch float64 and over both bounds. The targets against
-PyTorch float64 and the GEMM bound are judged on paired rounds instead (core_ext, then the
+Ratios are each row's time over PyTorch float64 and over both bounds. The targets (against
+PyTorch float64 and float32, the GEMM bound, and after a matmul against alone) are judged on
+paired rounds instead (core_ext, then the
 other, alternating; the median of the rounds' ratios), as the VM's speed drifts between the
 table's rows; PyTorch runs in a child process that stays up between rounds. Then the peak memory of
 one core_ext forward + backward (tracemalloc sees NumPy's allocations) as a multiple of the
@@ -34,14 +39,22 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import core_ext
 from solutions.a2_cnn import layers
-from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, numpy_fallback, paired_line,
-                    paired_ratios, ratio, report_vs_torch, serve_torch_medians, start, table,
-                    time_contenders, timer, verdict)
+from timing import (PAIRED_ROUNDS, TorchTimer, after_matmul_timer, console, load_torch,
+                    numpy_fallback, paired_line, paired_ratios, ratio, report_vs_torch,
+                    serve_torch_medians, start, table, time_contenders, timer, verdict)
 
-# (x shape, w shape, stride, pad)
-CASES = [((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)]
-QUICK_CASES = [((4, 3, 8, 8), (4, 3, 3, 3), 1, 1), ((5, 2, 9, 7), (3, 2, 3, 2), 2, 1)]
-TARGETS = {"torch": 0.7, "gemm": 1.5, "memory": 3.0}
+# (x shape, w shape, stride, pad): issue 4's two cases, then issue 11's single image
+CASES = [((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1),
+         ((1, 64, 64, 64), (64, 64, 3, 3), 1, 1)]
+QUICK_CASES = [((4, 3, 8, 8), (4, 3, 3, 3), 1, 1), ((5, 2, 9, 7), (3, 2, 3, 2), 2, 1),
+               ((1, 3, 40, 40), (4, 3, 3, 3), 1, 1)]
+# per case index: core_ext / PyTorch float64 (issue 4 at N=64 and 100, issue 11 at N=1)
+TORCH_TARGETS = {0: 0.7, 1: 0.7, 2: 1.0}
+TARGETS = {"gemm": 1.5, "memory": 3.0,
+           "float32": 1.5,  # core_ext float32 / PyTorch float32 (issue 11), every case
+           "after": 1.2}  # core_ext right after a NumPy matmul / alone (issue 11), every case
+OURS, OURS32, AFTER = "core_ext (Cython)", "core_ext float32", "core_ext after a NumPy matmul"
+NAIVE_UP_TO = 64 * 16 * 16  # images x pixels: the naive loops above this would take minutes
 
 
 def numpy_conv_forward(x, w, b, stride, pad):
@@ -78,10 +91,17 @@ def contenders(x, w, b, dout, stride, pad):
     def vectorised():
         return numpy_conv_backward(dout, numpy_conv_forward(x, w, b, stride, pad)[1])
 
+    x32, w32, b32, dout32 = (a.astype(np.float32) for a in (x, w, b, dout))
+
+    def ours32():
+        return core_ext.conv_backward(dout32, core_ext.conv_forward(x32, w32, b32, param)[1])
+
     N = x.shape[0]
-    return {"core_ext (Cython)": (ours, 1), "core_ext NumPy fallback": (numpy_fallback(ours), 1),
-            f"naive loops (N=1 x{N}, extrapolated)": (naive_first_image, N),
-            "vectorised NumPy (windows+tensordot)": (vectorised, 1)}
+    runs = {OURS: (ours, 1), OURS32: (ours32, 1),
+            "core_ext NumPy fallback": (numpy_fallback(ours), 1)}
+    if N * x.shape[2] * x.shape[3] <= NAIVE_UP_TO:
+        runs[f"naive loops (N=1 x{N}, extrapolated)"] = (naive_first_image, N)
+    return runs | {"vectorised NumPy (windows+tensordot)": (vectorised, 1)}
 
 
 def torch_contenders(torch, x, w, b, dout, stride, pad):
@@ -165,27 +185,39 @@ def bench_case(index: int, case, repeats: int, quick: bool) -> None:
     flops = 3 * 2 * F * K * NP  # forward, dw and dx: one F x K x NP product each
 
     runs = contenders(x, w, b, dout, stride, pad) | gemm_bounds(F, K, NP)
+    ours = runs[OURS][0]
+    # after the product of an affine layer on the same batch (N*Ho*Wo rows of F features)
+    after = after_matmul_timer(ours, repeats, N * Ho * Wo, F, 64)
+    rounds = 1 if quick else PAIRED_ROUNDS
     with TorchTimer(str(index), repeats, quick) as torch_timer:
         times = time_contenders(runs, torch_timer, repeats)
+        times[AFTER] = after()
         torch64 = times.get("PyTorch CPU float64")
         same, peak = (times[n] for n in times if n.startswith("GEMM"))
         t = table(["contender", "ms", "GFLOP/s", "/ torch f64", "/ GEMM same shapes",
                    "/ GEMM peak"])
-        for name, seconds in times.items():
+        for name in [OURS, OURS32, AFTER] + [n for n in times if n not in (OURS, OURS32, AFTER)]:
+            seconds = times[name]
             t.add_row(name, f"{seconds * 1e3:.2f}", f"{flops / seconds / 1e9:.1f}",
                       ratio(seconds, torch64), ratio(seconds, same), ratio(seconds, peak))
         out = console()
         out.print(f"conv x={(N, C, H, W)} w={(F, C, HH, WW)} stride {stride} pad {pad}, "
-                  f"forward+backward float64, median of {repeats}", soft_wrap=True)
+                  f"forward+backward float64 (but the float32 rows), median of {repeats}",
+                  soft_wrap=True)
         out.print(t)
-        ours = runs["core_ext (Cython)"][0]
-        rounds = 1 if quick else PAIRED_ROUNDS
-        report_vs_torch(out, times, ours, torch_timer, repeats, rounds, TARGETS["torch"])
-    out.print(f"core_ext / GEMM bound (same shapes), from the table: "
-              f"{times['core_ext (Cython)'] / same:.2f}")
+        report_vs_torch(out, times, ours, torch_timer, repeats, rounds, TORCH_TARGETS[index])
+        if "PyTorch CPU float32" in times:
+            paired = paired_ratios(timer(runs[OURS32][0], repeats),
+                                   torch_timer.timer("PyTorch CPU float32"), rounds)
+            out.print(paired_line("core_ext float32 / PyTorch float32", paired,
+                                  TARGETS["float32"]), soft_wrap=True)
+    out.print(f"core_ext / GEMM bound (same shapes), from the table: {times[OURS] / same:.2f}")
     bound = runs["GEMM bound (same shapes)"][0]
     paired = paired_ratios(timer(ours, repeats), timer(bound, repeats), rounds)
     out.print(paired_line("core_ext / GEMM bound (same shapes)", paired, TARGETS["gemm"]),
+              soft_wrap=True)
+    paired = paired_ratios(after, timer(ours, repeats), rounds)
+    out.print(paired_line("core_ext after a NumPy matmul / alone", paired, TARGETS["after"]),
               soft_wrap=True)
     used, returned, scratch = peak_memory(x, w, b, dout, {"stride": stride, "pad": pad})
     im2col = K * NP * x.itemsize

@@ -28,8 +28,6 @@ median of the rounds' ratios), as the VM's speed drifts between the table's rows
 
 from __future__ import annotations
 
-import statistics
-import time
 from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
@@ -38,9 +36,9 @@ from threadpoolctl import threadpool_limits
 
 import core_ext
 from solutions.a3_rnn import rnn_layers
-from timing import (PAIRED_ROUNDS, TorchTimer, console, load_torch, paired_line,
-                    paired_ratios, ratio, serve_torch_medians, start, table, time_contenders,
-                    timer)
+from timing import (PAIRED_ROUNDS, TorchTimer, after_matmul_timer, console, load_torch,
+                    paired_line, paired_ratios, ratio, serve_torch_medians, start, table,
+                    time_contenders, timer)
 
 CASES = [(64, 50, 128, 256), (1, 200, 32, 64)]  # (N, T, D, H)
 QUICK_CASES = [(4, 5, 6, 8), (1, 7, 3, 4)]
@@ -157,30 +155,6 @@ def torch_contenders(torch, kind, case):
     return runs
 
 
-def after_matmul_timer(fn, repeats: int, case):
-    """A timer of ``fn`` called right after a NumPy matmul (a temporal affine layer's product,
-    (N*T, H) @ (H, 1000)), timing ``fn`` alone, with the warm-up of timing.median_times."""
-    N, T, _, H = case
-    rng = np.random.default_rng(2)
-    a, b = rng.standard_normal((N * T, H)), rng.standard_normal((H, 1000))
-    c = np.empty((N * T, 1000))
-
-    def timed() -> float:
-        time.sleep(0.5)
-        began = time.perf_counter()
-        while time.perf_counter() - began < 0.3:
-            np.matmul(a, b, out=c)
-            fn()
-        samples = []
-        for _ in range(repeats):
-            np.matmul(a, b, out=c)
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
-    return timed
-
-
 def check_agreement(kind, case) -> None:
     """The contenders compute the same thing (a benchmark of a wrong kernel is worthless)."""
     arrays, dh = inputs(kind, case)
@@ -196,7 +170,8 @@ def bench_case(kind, index, case, repeats: int, quick: bool) -> None:
     check_agreement(kind, case)
     runs = contenders(kind, case)
     ours = runs[OURS][0]
-    after = after_matmul_timer(ours, repeats, case)
+    N, T, _, H = case
+    after = after_matmul_timer(ours, repeats, N * T, H)  # a temporal affine layer's product
     rounds = 1 if quick else PAIRED_ROUNDS
     with TorchTimer(f"{kind}:{index}", repeats, quick) as torch_timer:
         times = time_contenders(runs, torch_timer, repeats)

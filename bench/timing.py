@@ -55,6 +55,33 @@ def median_times(runs: dict[str, Callable[[], object]], repeats: int,
     return times
 
 
+def after_matmul_timer(fn: Callable[[], object], repeats: int, rows: int, inner: int,
+                       cols: int = 1000) -> Callable[[], float]:
+    """A timer of ``fn`` called right after a NumPy matmul (rows, inner) @ (inner, cols), as
+    in a training loop after an affine layer: only ``fn`` is timed, the median of
+    ``repeats``, after the pause and warm-up of :func:`median_times` (the warm-up alternates
+    the two). OpenBLAS's own threads keep spinning for about 0.1 s after a call, so without
+    core_ext's pool (core_ext._blaspool) ``fn`` shares the cores with them."""
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((rows, inner)), rng.standard_normal((inner, cols))
+    c = np.empty((rows, cols))
+
+    def timed() -> float:
+        time.sleep(0.5)
+        began = time.perf_counter()
+        while time.perf_counter() - began < 0.3:
+            np.matmul(a, b, out=c)
+            fn()
+        samples = []
+        for _ in range(repeats):
+            np.matmul(a, b, out=c)
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+    return timed
+
+
 def paired_ratios(a: Callable[[], float], b: Callable[[], float], rounds: int) -> list[float]:
     """``a()`` over ``b()`` in ``rounds`` alternating rounds, where each returns a median time
     (see :func:`timer` and :meth:`TorchTimer.timer`); returns the ratio of each round, sorted.

@@ -27,12 +27,15 @@ def run_quick(script: str) -> str:
 @pytest.mark.parametrize("script,expected", [
     ("bench_conv.py", ["conv x=(4, 3, 8, 8) w=(4, 3, 3, 3) stride 1 pad 1", "conv x=(5, 2, 9, 7)",
                        "contender", "GFLOP/s", "/ torch f64", "/ GEMM same shapes", "/ GEMM peak",
-                       "core_ext (Cython)", "core_ext NumPy fallback",
+                       "core_ext (Cython)", "core_ext float32",
+                       "core_ext after a NumPy matmul", "core_ext NumPy fallback",
                        "naive loops (N=1 x4, extrapolated)", "vectorised NumPy",
                        "GEMM bound (same shapes)", "GEMM peak (one",
                        "core_ext / GEMM bound (same shapes), from the table:",
                        "core_ext / GEMM bound (same shapes), median of 1 paired rounds:",
-                       "(target <= 1.5",
+                       "(target <= 1.5", "conv x=(1, 3, 40, 40)",
+                       "core_ext after a NumPy matmul / alone, median of 1 paired rounds:",
+                       "(target <= 1.2",
                        "peak memory of one forward+backward / im2col matrix", "(target <= 3",
                        "the per-thread scratch"]),
     ("bench_pool.py", ["max pooling 2x2 stride 2 on x=(2, 3, 8, 8)", "avg pooling 2x2 stride 2",
@@ -48,7 +51,8 @@ def test_bench_script_prints_its_table(script, expected):
     if HAS_TORCH and script == "bench_pool.py":
         assert "(target <= 0.35" in out
     if HAS_TORCH and script == "bench_conv.py":
-        assert "(target <= 0.7" in out
+        assert "(target <= 0.7" in out and "(target <= 1:" in out  # N=64 and N=1
+        assert "core_ext float32 / PyTorch float32, median of 1 paired rounds:" in out
 
 
 # bench_rnn.py --quick as it stands takes a minute and a half here (a 0.5 s pause and 0.3 s of
