@@ -1,10 +1,12 @@
 """A5 models trained with your pieces: a tiny single-object detector on digits pasted on a
-canvas (task a5.detector), and an autoencoder and a VAE of the digits (task a5.autoencoder).
+canvas (task a5.detector), an autoencoder and a VAE of the digits (task a5.autoencoder), and a
+tiny GAN of a ring of Gaussians (task a5.gan).
 
 The layers (affine, ReLU), Adam and the data are given in nets.py; the losses are yours: the
 detector's is your roi.detection_loss_forward / detection_loss_backward (task
 a5.detection_loss), the VAE's your generative.reparameterize_forward / _backward and vae_loss
-(task a5.vae). Call them through their modules (roi.detection_loss_forward(...)).
+(task a5.vae), the GAN's your generative.gan_discriminator_loss and gan_generator_loss (task
+a5.gan_losses). Call them through their modules (roi.detection_loss_forward(...)).
 
 Replace each `raise NotImplementedError(...)` with your implementation, using NumPy only. See
 README.md; `layerlab check a5 --task a5.detector` runs the public checks.
@@ -218,3 +220,114 @@ def train_vae(model, X, *, epochs=30, batch_size=50, learning_rate=3e-3, seed=0,
     - losses: list of Python floats, the loss of each minibatch
     """
     raise NotImplementedError("a5.autoencoder: implement train_vae")
+
+
+class TinyGAN:
+    """A GAN of 2-D points: a generator and a discriminator, each affine - ReLU - affine - ReLU
+    - affine, trained against each other with your generative.gan_discriminator_loss and the
+    non-saturating generative.gan_generator_loss.
+
+    Generator G: noise z (N, Z) -> relu(z @ G_W1 + G_b1) -> relu(. @ G_W2 + G_b2) ->
+    . @ G_W3 + G_b3, points (N, 2). Discriminator D: points x (N, 2) -> relu(x @ D_W1 + D_b1)
+    -> relu(. @ D_W2 + D_b2) -> . @ D_W3 + D_b3, one logit per point, returned as (N,).
+
+    self.params holds 'G_W1' (Z, H), 'G_b1' (H,), 'G_W2' (H, H), 'G_b2' (H,), 'G_W3' (H, 2),
+    'G_b3' (2,), 'D_W1' (2, H), 'D_b1' (H,), 'D_W2' (H, H), 'D_b2' (H,), 'D_W3' (H, 1),
+    'D_b3' (1,), with Z = noise_dim and H = hidden_dim.
+    """
+
+    def __init__(self, noise_dim=2, hidden_dim=64, *, seed=None):
+        """Initialise the parameters with rng = np.random.default_rng(seed): every W ~
+        N(0, 2 / fan-in) (He; fan-in: its number of rows), every bias zero, all float64. The
+        order of the draws is free.
+
+        Inputs:
+        - noise_dim: Z, the size of the generator's input noise
+        - hidden_dim: H, the width of the four hidden layers
+        - seed: seeds the initialisation
+        """
+        raise NotImplementedError("a5.gan: implement __init__")
+
+    def set_params(self, params):
+        """Replace self.params by copies of the given arrays (the grader loads known weights).
+
+        Inputs:
+        - params: dict with the same keys and shapes as self.params
+        """
+        raise NotImplementedError("a5.gan: implement set_params")
+
+    def generate(self, z):
+        """The generator's points G(z) (N, 2) for noise z (N, Z)."""
+        raise NotImplementedError("a5.gan: implement generate")
+
+    def discriminate(self, x):
+        """The discriminator's logits (N,) for points x (N, 2)."""
+        raise NotImplementedError("a5.gan: implement discriminate")
+
+    def discriminator_loss(self, x, z):
+        """The discriminator's loss and its gradients: real points x against the fakes G(z)
+        (held fixed: no gradient reaches the generator).
+
+        Inputs:
+        - x: (N, 2) real points
+        - z: (M, Z) noise for the fakes
+
+        Returns (loss, grads): loss a Python float, your gan_discriminator_loss of
+        D's logits on x and on G(z); grads a dict with the discriminator's six keys only
+        ('D_W1' ... 'D_b3'), each the sum of what the real and the fake batch give.
+        """
+        raise NotImplementedError("a5.gan: implement discriminator_loss")
+
+    def generator_loss(self, z):
+        """The non-saturating generator loss and its gradients, back through the discriminator
+        (whose parameters stay as they are) into the generator.
+
+        Inputs:
+        - z: (M, Z) noise
+
+        Returns (loss, grads): loss a Python float, your gan_generator_loss of D's logits on
+        G(z); grads a dict with the generator's six keys only ('G_W1' ... 'G_b3').
+        """
+        raise NotImplementedError("a5.gan: implement generator_loss")
+
+    def sample(self, n, seed=None):
+        """n points (n, 2) of the generator: generate(z) for
+        z = np.random.default_rng(seed).standard_normal((n, Z)).
+
+        Inputs:
+        - n: the number of points
+        - seed: seeds the noise
+        """
+        raise NotImplementedError("a5.gan: implement sample")
+
+
+def train_gan(model, X, *, epochs=200, batch_size=200, learning_rate=1e-3, beta1=0.5, seed=0,
+              on_step=None):
+    """Train model.params in place, the discriminator and the generator in turn, with Adam;
+    return the two losses of every step.
+
+    With rng = np.random.default_rng(seed), the minibatches of real points are
+    nets.minibatches(N, batch_size, epochs, rng). Each step, for a minibatch idx:
+    1. the discriminator: z = rng.standard_normal((len(idx), Z)), d_loss, grads =
+       model.discriminator_loss(X[idx], z), then nets.adam_step(model.params, grads, configs,
+       learning_rate, beta1);
+    2. the generator, on new noise: z = rng.standard_normal((len(idx), Z)), g_loss, grads =
+       model.generator_loss(z), then nets.adam_step(model.params, grads, configs,
+       learning_rate, beta1).
+    One dict of Adam configs serves the whole run (the two nets' keys differ).
+
+    With the defaults, TinyGAN(seed=s) trained on nets.ring_of_gaussians(4000, 0) covers 7
+    or 8 of the 8 modes (all 8 for 9 of s in 0..9) with 0.67 to 0.93 of its samples within
+    0.15 of a mode, in about 5 seconds (the grade asks for 7 modes and 0.5).
+
+    Inputs:
+    - model: a TinyGAN
+    - X: (N, 2) real points (nets.ring_of_gaussians)
+    - epochs, batch_size, learning_rate, beta1: the run (Adam's beta1 0.5, as GANs use)
+    - seed: seeds the minibatches and the noise
+    - on_step: None or a function of (step, d_loss, g_loss), called after every step
+
+    Returns (d_losses, g_losses):
+    - two lists of Python floats, the discriminator's and the generator's loss of each step
+    """
+    raise NotImplementedError("a5.gan: implement train_gan")

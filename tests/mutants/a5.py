@@ -29,6 +29,10 @@ DEPENDENTS["a5.detection_loss"] = ("a5.detector",)
 # training runs take seconds, so a5.autoencoder is graded for its own mutants only.
 SKIPPED += ("a5.autoencoder",)
 DEPENDENTS["a5.vae"] = ("a5.autoencoder",)
+# The GAN (models.py) is trained with the student's GAN losses; its training run takes seconds,
+# so a5.gan is graded for its own mutants only.
+SKIPPED += ("a5.gan",)
+DEPENDENTS["a5.gan_losses"] = ("a5.gan",)
 
 
 def _dependents(task: str) -> tuple[str, ...]:
@@ -133,6 +137,16 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "return self.decode(self.encode(x)[0])",
     "mu, log_var = self.encode(x)\n        return self.decode(mu if log_var is None else "
     "mu + np.exp(0.5 * log_var) * np.random.default_rng(0).standard_normal(mu.shape))"),
+ # -- the GAN ---------------------------------------------------------------------------------
+ "gan_generator_relu_gradient_not_masked": ("a5.gan", MOD,
+    "dout = nets.relu_backward(dout, caches[2 * i + 1])",
+    "dout = dout if net == \"G\" else nets.relu_backward(dout, caches[2 * i + 1])"),
+ "gan_discriminator_relu_gradient_not_masked": ("a5.gan", MOD,
+    "dout = nets.relu_backward(dout, caches[2 * i + 1])",
+    "dout = dout if net == \"D\" else nets.relu_backward(dout, caches[2 * i + 1])"),
+ "gan_generator_step_also_updates_the_discriminator": ("a5.gan", MOD,
+    'dfake = self._backward("D", dlogits[:, None], d_caches, None)\n        grads = {}',
+    'grads = {}\n        dfake = self._backward("D", dlogits[:, None], d_caches, grads)'),
  # -- GAN losses ------------------------------------------------------------------------------
  "gan_saturating_generator_loss": ("a5.gan_losses", GEN,
     "return float(np.mean(_softplus(-fake_logits))), (_sigmoid(fake_logits) - 1) / len(fake_logits)",
@@ -209,6 +223,13 @@ MUTANTS += [
                    "            _sigmoid(fake_logits) / len(fake_logits))",
               "(_sigmoid(real_logits) - 1) / (len(real_logits) + len(fake_logits)),\n"
               "            _sigmoid(fake_logits) / (len(real_logits) + len(fake_logits)))")),
+    # the discriminator's loss also trains the generator (to help D): the fakes not detached
+    _changes("gan_fakes_not_held_fixed_in_the_discriminator_step", "a5.gan",
+             (MOD, "fake = self.generate(z)\n        real_logits",
+              'fake, g_caches = self._forward("G", z)\n        real_logits'),
+             (MOD, 'self._backward("D", dfake[:, None], fake_caches, grads)',
+              'self._backward("G", self._backward("D", dfake[:, None], fake_caches, grads), '
+              "g_caches, grads)")),
     _changes("lsgan_discriminator_without_one_half", "a5.lsgan",
              (GEN, "loss = 0.5 * np.mean((real_scores - 1) ** 2) + 0.5 * np.mean(fake_scores ** 2)\n"
                    "    return float(loss), (real_scores - 1) / N, fake_scores / M",

@@ -1,8 +1,10 @@
-"""Public checks for A5's models (task a5.detector): the detector's gradients against
-numerical ones of its own loss, and a short training run on canvases drawn from the run's
---seed. Run them with `layerlab check a5 --task a5.detector`. The grade also compares the loss,
-every gradient and the predictions with a reference, and trains the detector for 10 epochs on
-3000 canvases: validation accuracy at least 0.7 and mean IoU at least 0.65.
+"""Public checks for A5's models (tasks a5.detector, a5.autoencoder, a5.gan): the detector's
+gradients against numerical ones of its own loss, and a short training run on canvases drawn
+from the run's --seed; the same for the autoencoder and the VAE; the GAN's shapes and both of
+its losses' gradients. Run them with `layerlab check a5 --task a5.detector`. The grade also
+compares the loss, every gradient and the predictions with a reference, and trains the
+detector for 10 epochs on 3000 canvases: validation accuracy at least 0.7 and mean IoU at
+least 0.65 (the handout states the other models' goals).
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ from grader.numeric import check_numerical_gradient
 def live_params(rng, like: dict) -> dict:
     """Random weights, and biases in [0.2, 0.8]: most ReLUs on, so that every weight moves the
     loss."""
-    return {key: (rng.standard_normal(np.shape(v)) * 0.5 if key.startswith("W")
+    return {key: (rng.standard_normal(np.shape(v)) * 0.5 if "W" in key
                   else rng.uniform(0.2, 0.8, np.shape(v))) for key, v in like.items()}
 
 
@@ -139,3 +141,35 @@ def test_short_autoencoder_training(student, rng):
     if not error < baseline:
         raise Mismatch(f"reconstruction error {error:.4f} per pixel after 5 epochs; expected "
                        f"below the mean image's {baseline:.4f}")
+
+
+@pytest.mark.task("a5.gan")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("which", ["discriminator_loss", "generator_loss"])
+def test_gan_gradients_are_numerical(student, rng, which):
+    """TinyGAN.discriminator_loss(x, z) and generator_loss(z): every gradient against centred
+    differences of the same loss (after the shapes of generate, discriminate and sample, and
+    each loss's grads holding its own net's six keys only)"""
+    Z, H = 2, 4
+    model = student.new("TinyGAN", Z, H, seed=int(rng.integers(1000)))
+    params = live_params(rng, student.attr(model, "params"))
+    student.method(model, "set_params", params)
+    real, z = rng.standard_normal((5, 2)), rng.standard_normal((3, Z))
+    for call, args, shape in (("generate", (z,), (3, 2)), ("discriminate", (real,), (5,)),
+                              ("sample", (7,), (7, 2))):
+        got = np.shape(student.method(model, call, *args))
+        if got != shape:
+            raise Mismatch(f"{call} returned shape {got}; expected {shape}")
+    args = (real, z) if which == "discriminator_loss" else (z,)
+    net = "D" if which == "discriminator_loss" else "G"
+    _, grads = expect_tuple(student.method(model, which, *args), ("loss", "grads"), which)
+    check_params(grads, {k: v for k, v in params.items() if k.startswith(net + "_")},
+                 f"the grads of {which}")
+
+    def losses_with(key, values):
+        return student.many_methods(model, [[("set_params", ({**params, key: v},)),
+                                             (which, args)] for v in values], pick=0)
+
+    for key in grads:
+        check_numerical_gradient(f"grads['{key}']", grads[key], None, params[key], func=which,
+                                 wrt=key, many=lambda values, key=key: losses_with(key, values))
