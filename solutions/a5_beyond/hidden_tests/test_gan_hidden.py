@@ -145,4 +145,5 @@ def test_train_gan_covers_the_ring(student, ref):
         raise Mismatch(f"the trained generator's {SAMPLES} samples cover {covered} of the 8 "
                        f"modes (a mode counts with at least {SAMPLES // 40} of them; per mode: "
                        f"{counts.tolist()}) and {quality:.1%} of them lie within 0.15 of a "
-                       f"mode; expected at least {MODES} modes and {QUALITY:.0%} (the reference: 7 or 8 modes and 64 % to 93 % over seeds 0..19)")
+                       f"mode; expected at least {MODES} modes and {QUALITY:.0%} (the "
+                       "reference: 7 or 8 modes and 64 % to 93 % over seeds 0..19)")
