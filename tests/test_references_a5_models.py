@@ -109,4 +109,4 @@ def test_gan_training_clears_the_thresholds(seed):
     d_losses, g_losses = models.train_gan(model, nets.ring_of_gaussians(4000, 0), seed=seed)
     assert len(d_losses) == len(g_losses) == 4000 and np.all(np.isfinite(d_losses + g_losses))
     covered, quality, _ = nets.ring_scores(model.sample(2000, seed=12345))
-    assert covered == 8 and quality > 0.6  # the grade: 7 and 0.5 (seeds 0 and 7: 0.67, 0.92)
+    assert covered == 8 and quality > 0.6  # the grade: 6 and 0.4 (seeds 0 and 7: 0.67, 0.92)

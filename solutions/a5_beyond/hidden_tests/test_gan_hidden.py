@@ -110,17 +110,19 @@ def test_generator_loss_and_grads(student, ref, rng, case):
 # (Z = 2, H = 64). The trained generator's 2000 samples (noise seed SAMPLE_SEED) are scored by
 # nets.ring_scores. Over seeds 0..9 the reference covers 7 or 8 modes (8 for nine of them) with
 # 0.67 to 0.93 of the samples within 0.15 of a mode (about 5 s each on a busy machine); over
-# seeds 10..19, 7 or 8 (8 for seven) and 0.64 to 0.92. Vanilla GAN training drops a mode now
-# and then (a mode then gets a handful of samples), so 7 is asked for, and 0.5 for the
-# quality. tests/test_references_a5_models.py runs a few seeds.
-MODES, QUALITY, SAMPLES, SAMPLE_SEED = 7, 0.5, 2000, 12345
+# seeds 0..39, 6 to 8 (8 for 30, 6 for one: seed 22) and 0.55 to 0.93, and the rewritten
+# models of tests/mutants/a5.py (the same run from other initial weights) 8 and 0.50. Vanilla
+# GAN training drops a mode now and then (it gets a handful of samples), so 6 modes are asked
+# for and 0.4 for the quality; a ReLU mask missing in G's or D's backward pass covers 0 or 1,
+# fakes that train G through D's loss 3. tests/test_references_a5_models.py runs two seeds.
+MODES, QUALITY, SAMPLES, SAMPLE_SEED = 6, 0.4, 2000, 12345
 
 
 @pytest.mark.task("a5.gan")
 @pytest.mark.points(5)
 @pytest.mark.timeout(300)
 def test_train_gan_covers_the_ring(student, ref):
-    """train_gan: the trained generator's samples cover at least 7 of the 8 modes, half of them
+    """train_gan: the trained generator's samples cover at least 6 of the 8 modes, 40 % of them
     within 0.15 of a mode"""
     model = student.new("TinyGAN", seed=0)
     with student.timeout(120):
@@ -146,4 +148,4 @@ def test_train_gan_covers_the_ring(student, ref):
                        f"modes (a mode counts with at least {SAMPLES // 40} of them; per mode: "
                        f"{counts.tolist()}) and {quality:.1%} of them lie within 0.15 of a "
                        f"mode; expected at least {MODES} modes and {QUALITY:.0%} (the "
-                       "reference: 7 or 8 modes and 64 % to 93 % over seeds 0..19)")
+                       "reference: 6 to 8 modes and 55 % to 93 % over seeds 0..39)")
