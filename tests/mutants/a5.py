@@ -499,9 +499,267 @@ def knn_predict(dists, y_train, k=1):
     return np.array(out, dtype=np.int64)
 """
 
+# The three trained models rewritten (models.py): one MLP helper for all of them whose caches are
+# dicts of inputs and masks and whose products are einsums; the detector's two heads fused into
+# one matrix product, its predict masking the background with -inf; the autoencoder's loss by
+# np.logaddexp; the GAN's discriminator run once over the real and the fake batch together
+# (one backward pass sums the two); every initialisation drawn in another order (the detector's
+# heads in one draw); the training loops with np.array_split minibatches, nets.adam key by key
+# in sorted order, and for the GAN two dicts of Adam configs, one per net.
+ALT_MODELS_REWRITTEN = '''
+class _Layers:
+    """Shared by the three models: an MLP over named affine layers, caches kept in dicts."""
+
+    def _key(self, kind, name):
+        return kind + name
+
+    def _mlp_forward(self, x, names, relu_after):
+        cache = {"inputs": [], "masks": []}
+        for k, name in enumerate(names):
+            cache["inputs"].append(x)
+            x = x @ self.params[self._key("W", name)] + self.params[self._key("b", name)]
+            if k < relu_after:
+                mask = x > 0
+                cache["masks"].append(mask)
+                x = x * mask
+        return x, cache
+
+    def _mlp_backward(self, dout, names, cache, relu_after, grads=None):
+        for k in range(len(names) - 1, -1, -1):
+            if k < relu_after:
+                dout = np.where(cache["masks"][k], dout, 0.0)
+            if grads is not None:
+                grads[self._key("W", names[k])] = np.einsum("ni,nj->ij", cache["inputs"][k], dout)
+                grads[self._key("b", names[k])] = np.einsum("nj->j", dout)
+            dout = np.einsum("nj,ij->ni", dout, self.params[self._key("W", names[k])])
+        return dout
+
+
+class TinyDetector(_Layers):
+    def __init__(self, input_dim=144, hidden_dim=64, num_classes=11, *, seed=None):
+        rng = np.random.default_rng(seed)
+        D, H, K = input_dim, hidden_dim, num_classes
+        heads = rng.normal(0.0, 1 / np.sqrt(H), (H, 5 * K))  # both heads in one draw
+        self.params = {"W_box": heads[:, K:].copy(), "b_box": np.zeros(4 * K),
+                       "W_cls": heads[:, :K].copy(), "b_cls": np.zeros(K),
+                       "W1": rng.normal(0.0, np.sqrt(2 / D), (D, H)), "b1": np.zeros(H)}
+
+    def set_params(self, params):
+        self.params = {}
+        for name in params:
+            self.params[name] = np.asarray(params[name], dtype=float).copy()
+
+    def features(self, x):
+        h, _ = self._mlp_forward(x, ["1"], 1)
+        return h
+
+    def _heads(self):
+        p = self.params
+        return np.concatenate([p["W_cls"], p["W_box"]], axis=1), \\
+            np.concatenate([p["b_cls"], p["b_box"]])
+
+    def loss(self, x, labels=None, boxes=None, lam=LAMBDA):
+        h, cache = self._mlp_forward(x, ["1"], 1)
+        W, b = self._heads()
+        out = h @ W + b
+        K = self.params["W_cls"].shape[1]
+        scores, deltas = out[:, :K], out[:, K:]
+        if labels is None:
+            return scores, deltas
+        loss, loss_cache = roi.detection_loss_forward(scores, deltas, labels, boxes, lam)
+        dscores, ddeltas = roi.detection_loss_backward(1.0, loss_cache)
+        dout = np.concatenate([dscores, ddeltas], axis=1)
+        dW = h.T @ dout
+        grads = {"W_cls": dW[:, :K], "W_box": dW[:, K:], "b_cls": dscores.sum(0),
+                 "b_box": ddeltas.sum(0)}
+        self._mlp_backward(dout @ W.T, ["1"], cache, 1, grads)
+        return float(loss), grads
+
+    def predict(self, x):
+        scores, deltas = self.loss(x)
+        scores = scores.copy()
+        scores[:, 0] = -np.inf
+        labels = scores.argmax(axis=1)
+        boxes = np.stack([deltas[n, 4 * c:4 * c + 4] for n, c in enumerate(labels)]) \\
+            if len(x) else np.zeros((0, 4))
+        return labels.astype(np.int64), boxes
+
+
+def _adam_all(params, grads, configs, learning_rate, beta1=0.9):
+    for name in sorted(grads):
+        if name not in configs:
+            configs[name] = {"learning_rate": learning_rate, "beta1": beta1}
+        params[name], configs[name] = nets.adam(params[name], grads[name], configs[name])
+
+
+def _batches(N, batch_size, epochs, rng):
+    for _ in range(epochs):
+        order = rng.permutation(N)
+        for chunk in np.array_split(order, range(batch_size, N, batch_size)):
+            yield chunk
+
+
+def train_detector(model, x, labels, boxes, *, epochs=10, batch_size=50, learning_rate=1e-2,
+                   lam=LAMBDA, seed=0, on_step=None):
+    rng, configs, history = np.random.default_rng(seed), {}, []
+    for step, idx in enumerate(_batches(len(x), batch_size, epochs, rng)):
+        value, grads = model.loss(x[idx], labels[idx], boxes[idx], lam)
+        _adam_all(model.params, grads, configs, learning_rate)
+        history.append(float(value))
+        if on_step:
+            on_step(step, history[-1])
+    return history
+
+
+class VAE(_Layers):
+    def __init__(self, input_dim=64, hidden_dim=64, latent_dim=8, variational=True, *,
+                 seed=None):
+        rng = np.random.default_rng(seed)
+        D, H, Z = input_dim, hidden_dim, latent_dim
+        self.variational = bool(variational)
+        rows = [("3", H, D), ("2", Z, H), ("_mu", H, Z)] + ([("_logvar", H, Z)] if variational
+                                                          else []) + [("1", D, H)]
+        self.params = {}
+        for name, fan_in, fan_out in rows:
+            self.params["W" + name] = rng.normal(0.0, fan_in ** -0.5, (fan_in, fan_out))
+            self.params["b" + name] = np.zeros(fan_out)
+
+    def set_params(self, params):
+        self.params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
+
+    def _encode(self, x):
+        h, cache = self._mlp_forward(x, ["1"], 1)
+        mu = h @ self.params["W_mu"] + self.params["b_mu"]
+        log_var = (h @ self.params["W_logvar"] + self.params["b_logvar"]
+                   if self.variational else None)
+        return h, cache, mu, log_var
+
+    def encode(self, x):
+        _, _, mu, log_var = self._encode(x)
+        return mu, log_var
+
+    def decode(self, z):
+        logits, _ = self._mlp_forward(z, ["2", "3"], 1)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -500, 500)))
+
+    def reconstruct(self, x):
+        mu, _ = self.encode(x)
+        return self.decode(mu)
+
+    def loss(self, x, eps=None):
+        h, enc_cache, mu, log_var = self._encode(x)
+        if self.variational:
+            z, z_cache = generative.reparameterize_forward(mu, log_var, eps)
+        else:
+            z = mu
+        logits, dec_cache = self._mlp_forward(z, ["2", "3"], 1)
+        grads = {}
+        if self.variational:
+            value, dlogits, dmu_kl, dlv_kl = generative.vae_loss(x, logits, mu, log_var)
+        else:
+            N = len(x)
+            value = np.sum(np.logaddexp(0.0, logits) - x * logits) / N
+            dlogits = (1.0 / (1.0 + np.exp(-np.clip(logits, -500, 500))) - x) / N
+        dz = self._mlp_backward(dlogits, ["2", "3"], dec_cache, 1, grads)
+        if self.variational:
+            dmu, dlv = generative.reparameterize_backward(dz, z_cache)
+            dmu, dlv = dmu + dmu_kl, dlv + dlv_kl
+            grads["W_logvar"], grads["b_logvar"] = h.T @ dlv, dlv.sum(axis=0)
+            dh = dmu @ self.params["W_mu"].T + dlv @ self.params["W_logvar"].T
+        else:
+            dmu = dz
+            dh = dmu @ self.params["W_mu"].T
+        grads["W_mu"], grads["b_mu"] = h.T @ dmu, dmu.sum(axis=0)
+        self._mlp_backward(dh, ["1"], enc_cache, 1, grads)
+        return float(value), grads
+
+
+def train_vae(model, X, *, epochs=30, batch_size=50, learning_rate=3e-3, seed=0,
+              on_step=None):
+    rng, configs, history = np.random.default_rng(seed), {}, []
+    latent = model.params["b_mu"].size
+    for step, idx in enumerate(_batches(len(X), batch_size, epochs, rng)):
+        args = (X[idx], rng.standard_normal((idx.size, latent))) if model.variational \\
+            else (X[idx],)
+        value, grads = model.loss(*args)
+        _adam_all(model.params, grads, configs, learning_rate)
+        history.append(float(value))
+        if on_step:
+            on_step(step, history[-1])
+    return history
+
+
+class TinyGAN(_Layers):
+    G, D = ["G_1", "G_2", "G_3"], ["D_1", "D_2", "D_3"]
+
+    def __init__(self, noise_dim=2, hidden_dim=64, *, seed=None):
+        rng = np.random.default_rng(seed)
+        sizes = {"D_1": (2, hidden_dim), "D_2": (hidden_dim, hidden_dim), "D_3": (hidden_dim, 1),
+                 "G_1": (noise_dim, hidden_dim), "G_2": (hidden_dim, hidden_dim),
+                 "G_3": (hidden_dim, 2)}
+        self.params = {}
+        for layer, (n_in, n_out) in sizes.items():  # D first: another order of the draws
+            net, k = layer.split("_")
+            self.params[f"{net}_W{k}"] = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out))
+            self.params[f"{net}_b{k}"] = np.zeros(n_out)
+
+    def _key(self, kind, name):  # layer "G_1": the keys "G_W1" and "G_b1"
+        net, k = name.split("_")
+        return f"{net}_{kind}{k}"
+
+    def set_params(self, params):
+        self.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+
+    def generate(self, z):
+        return self._mlp_forward(z, self.G, 2)[0]
+
+    def discriminate(self, x):
+        return self._mlp_forward(x, self.D, 2)[0].reshape(-1)
+
+    def discriminator_loss(self, x, z):
+        both = np.concatenate([x, self.generate(z)])  # one pass of D over real and fake
+        logits, cache = self._mlp_forward(both, self.D, 2)
+        value, dreal, dfake = generative.gan_discriminator_loss(logits[:len(x), 0],
+                                                                logits[len(x):, 0])
+        grads = {}
+        self._mlp_backward(np.concatenate([dreal, dfake])[:, None], self.D, cache, 2, grads)
+        return float(value), grads
+
+    def generator_loss(self, z):
+        fake, g_cache = self._mlp_forward(z, self.G, 2)
+        logits, d_cache = self._mlp_forward(fake, self.D, 2)
+        value, dlogits = generative.gan_generator_loss(logits.reshape(-1))
+        dfake = self._mlp_backward(dlogits.reshape(-1, 1), self.D, d_cache, 2)
+        grads = {}
+        self._mlp_backward(dfake, self.G, g_cache, 2, grads)
+        return float(value), grads
+
+    def sample(self, n, seed=None):
+        noise = np.random.default_rng(seed).standard_normal((n, self.params["G_W1"].shape[0]))
+        return self.generate(noise)
+
+
+def train_gan(model, X, *, epochs=200, batch_size=200, learning_rate=1e-3, beta1=0.5, seed=0,
+              on_step=None):
+    rng = np.random.default_rng(seed)
+    d_configs, g_configs, d_history, g_history = {}, {}, [], []
+    noise_dim = model.params["G_W1"].shape[0]
+    for step, idx in enumerate(_batches(len(X), batch_size, epochs, rng)):
+        d_value, grads = model.discriminator_loss(X[idx], rng.normal(size=(idx.size, noise_dim)))
+        _adam_all(model.params, grads, d_configs, learning_rate, beta1)
+        g_value, grads = model.generator_loss(rng.normal(size=(idx.size, noise_dim)))
+        _adam_all(model.params, grads, g_configs, learning_rate, beta1)
+        d_history.append(float(d_value))
+        g_history.append(float(g_value))
+        if on_step:
+            on_step(step, d_history[-1], g_history[-1])
+    return d_history, g_history
+'''
+
 ALTERNATIVES: list[Variant] = [
     Variant("loops_and_recomputed_caches", (("boxes", ALT_BOXES_LOOPS),
                                             ("roi", ALT_ROI_RECOMPUTED))),
     Variant("logaddexp_and_eigh", (("generative", ALT_GENERATIVE_LOGADDEXP),
                                    ("features", ALT_FEATURES_EIGH))),
+    Variant("models_rewritten", (("models", ALT_MODELS_REWRITTEN),)),
 ]
