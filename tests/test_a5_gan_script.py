@@ -30,7 +30,7 @@ def test_saves_a_png_with_matplotlib(reference_model, capsys, tmp_path):
     target = tmp_path / "ring.png"
     script.main(["--epochs", "3", "--png", str(target)])
     out = capsys.readouterr().out
-    assert "60/60" in out and "modes covered: " in out and "the grade asks for 7 modes" in out
+    assert "60/60" in out and "modes covered: " in out and "the grade asks for 6 modes" in out
     assert f"saved {target}" in out
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = scatter_rows(out)
