@@ -1099,6 +1099,41 @@ class Seq2Seq:
         return np.stack(rows, axis=1) if rows else np.zeros((len(src), 0), dtype=int)
 """
 
+# the classifier's recurrent layer on core_ext's Cython time loops (a3.classifier and its
+# training may import core_ext: the [imports] table of assignment.toml)
+ALT_CLASSIFIER_CORE_EXT = """
+import core_ext
+
+_KERNELS = {"rnn": (core_ext.rnn_forward, core_ext.rnn_backward),
+            "lstm": (core_ext.lstm_forward, core_ext.lstm_backward),
+            "gru": (core_ext.gru_forward, core_ext.gru_backward)}
+
+
+def _loss_on_core_ext(self, x, y=None):
+    p, cell = self.params, self.cell_type
+    N, H = x.shape[0], p["Wh"].shape[0]
+    embedded, embed_cache = rnn_layers.word_embedding_forward(x, p["W_embed"])
+    forward, backward = _KERNELS[cell]
+    names = ("bx", "bh") if cell == "gru" else ("b",)
+    h0 = np.zeros((N, H), self.dtype)
+    h, cache = forward(embedded, h0, p["Wx"], p["Wh"], *(p[name] for name in names))
+    last = h[:, -1]
+    scores = last @ p["W_out"] + p["b_out"]
+    if y is None:
+        return scores
+    loss, dscores = _softmax_loss(scores, y)
+    dh = np.zeros_like(h)
+    dh[:, -1] = dscores @ p["W_out"].T
+    dembedded, _, dWx, dWh, *dbiases = backward(dh, cache)
+    grads = {"Wx": dWx, "Wh": dWh, "W_out": last.T @ dscores, "b_out": dscores.sum(axis=0),
+             "W_embed": rnn_layers.word_embedding_backward(dembedded, embed_cache),
+             **dict(zip(names, dbiases))}
+    return loss, {name: grads[name].astype(self.dtype) for name in p}
+
+
+SequenceClassifier.loss = _loss_on_core_ext
+"""
+
 ALTERNATIVES: list[Variant] = [
     Variant("dict_caches", (("rnn_layers", ALT_DICT_CACHES), ("optim", ALT_CLIP_CONCATENATED))),
     Variant("concatenated_weights", (("rnn_layers", ALT_CONCATENATED_WEIGHTS),
@@ -1107,4 +1142,5 @@ ALTERNATIVES: list[Variant] = [
                                          ("language_model", ALT_LANGUAGE_MODEL))),
     Variant("models_rewritten", (("classifier", ALT_CLASSIFIER), ("captioner", ALT_CAPTIONER),
                                  ("seq2seq", ALT_SEQ2SEQ))),
+    Variant("classifier_on_core_ext", (("classifier", ALT_CLASSIFIER_CORE_EXT),)),
 ]
