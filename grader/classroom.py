@@ -236,9 +236,17 @@ def _entry(task: str, title: str, tests: list[dict]) -> dict:
         message = "\n".join(lines)
         message = message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS] + " …"
     else:
-        message = f"{head}; all {len(tests)} tests passed"
+        notes = [n for t in tests for n in _notes(t)]
+        message = "\n".join([f"{head}; all {len(tests)} tests passed", *notes])
+        message = message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS] + " …"
     return {"name": f"{task} · {title}" if title else task, "status": "fail" if failed else "pass",
             "score": round(score, 4), "max_score": round(max_score, 4), "message": message}
+
+
+def _notes(test: dict) -> list[str]:
+    """The notes a test recorded (results.json's ``extra_data.notes``; see grader.export)."""
+    notes = (test.get("extra_data") or {}).get("notes")
+    return [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
 
 
 def not_graded(assignment: Assignment, reason: str, *, public_only: bool = False) -> dict:

@@ -35,8 +35,9 @@ def to_gradescope(result: GradingResult) -> dict:
     """The Gradescope autograder ``results.json`` document."""
     tests = []
     for number, test in enumerate(result.tests, start=1):
-        lines = test.feedback_lines() or ["passed"]
-        tests.append({
+        notes = test.note_lines()
+        lines = (test.feedback_lines() or ["passed"]) + notes
+        row = {
             "name": f"{test.task} · {test.name}",
             "number": str(number),
             "score": round(test.score, 4),
@@ -44,7 +45,10 @@ def to_gradescope(result: GradingResult) -> dict:
             "status": _STATUS[test.passed],
             "output": "\n".join(lines),
             "visibility": VISIBILITY[test.visibility],
-        })
+        }
+        if notes:  # also apart from the output, for readers such as grader.classroom
+            row["extra_data"] = {"notes": notes}
+        tests.append(row)
     return {
         "score": round(result.score, 4),
         "execution_time": round(result.execution_time, 3),
@@ -70,7 +74,8 @@ def to_junit(result: GradingResult) -> ET.Element:
             el = ET.SubElement(suite, "testcase", classname=test.test_id, name=name)
             ET.SubElement(el, "properties").extend([
                 ET.Element("property", name="score", value=f"{case.score:.6g}"),
-                ET.Element("property", name="max_score", value=f"{case.max_score:g}")])
+                ET.Element("property", name="max_score", value=f"{case.max_score:g}"),
+                *(ET.Element("property", name="note", value=note) for note in case.notes)])
             if not case.passed:
                 tag = "error" if case.internal_error else "failure"
                 ET.SubElement(el, tag, message=case.feedback[:500]).text = case.feedback

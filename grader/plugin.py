@@ -3,7 +3,10 @@
 Markers: ``points(n)`` on a test function (a parametrised test splits ``n`` evenly over its
 cases) and ``task("a1.affine")`` (usually as a module-level ``pytestmark``). Fixtures:
 ``student`` (proxy to the sandbox worker), ``ref`` (the reference solution's functions, in the
-trusted process) and ``rng`` (a NumPy generator seeded from the run's seed and the test's id).
+trusted process), ``rng`` (a NumPy generator seeded from the run's seed and the test's id) and
+``record_note`` (``record_note("163x faster")`` attaches a line to the case's result, passed or
+failed, which every report shows: what the test measured, built here from the grader's own
+values, never text taken from the worker as it came).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pytest
 from grader import mistakes
 from grader.compare import Mismatch, PartlyWrong
 from grader.policy import Sessions
-from grader.results import CaseResult, GradingResult, TestResult
+from grader.results import CaseResult, GradingResult, TestResult, clean_notes
 from grader.session import StudentError, WorkerSession
 from grader.spec import ROOT, Assignment
 from grader.student import Student
@@ -50,6 +53,7 @@ class GradingPlugin:
         self.result = GradingResult(spec.id, spec.title, "", seed, task_titles=dict(spec.tasks))
         self._tests: dict[str, TestResult] = {}
         self._points: dict[str, float] = {}
+        self._notes: dict[str, list] = {}  # nodeid -> what record_note got, until _record
         self._total = self._done = 0
         self._ref: SimpleNamespace | None = None
 
@@ -109,6 +113,13 @@ class GradingPlugin:
     def rng(self, request) -> np.random.Generator:
         return np.random.default_rng(case_seed(self.seed, request.node.nodeid))
 
+    @pytest.fixture
+    def record_note(self, request) -> Callable[[object], None]:
+        """``record_note(text)``: a line on this case's result, shown in every report whether
+        the case passed or not (cleaned to one short line: see results.clean_note)."""
+        notes = self._notes.setdefault(request.node.nodeid, [])
+        return notes.append
+
     # -- outcomes --------------------------------------------------------------------------------
     def pytest_runtest_setup(self, item):
         """Start each test with no output or reference calls recorded from earlier tests."""
@@ -126,6 +137,7 @@ class GradingPlugin:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self._record(item, call, report)
         if report.when == "teardown":
+            self._notes.pop(item.nodeid, None)
             self._session(item).release_handles()
         return report
 
@@ -135,8 +147,9 @@ class GradingPlugin:
         calls = self._session(item).calls
         output = "\n".join(c.output for c in calls if c.output)[:2000]
         warned = [w for c in calls for w in c.warnings]
+        notes = clean_notes(self._notes.pop(item.nodeid, []))
         if report.passed:
-            result = CaseResult(case, True, points, points, output=output)
+            result = CaseResult(case, True, points, points, output=output, notes=notes)
         else:
             exc = call.excinfo.value
             feedback, internal = self._explain(call.excinfo)
@@ -149,7 +162,7 @@ class GradingPlugin:
             credit = exc.credit if isinstance(exc, PartlyWrong) else 0.0
             not_started = isinstance(exc, StudentError) and exc.kind in NOT_STARTED
             result = CaseResult(case, False, points * credit, points, feedback, output, internal,
-                                not_started)
+                                not_started, notes)
         self.result.internal_errors += [f"{item.nodeid}: {e}" for e in self._mistakes.errors]
         self._mistakes.errors.clear()
         self._tests[_function_id(item)].cases.append(result)

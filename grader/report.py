@@ -1,8 +1,9 @@
 """The console report: a per-task summary first, then what failed, then the sandbox.
 
 Rendering only; the numbers come from :class:`grader.results.GradingResult`. The summary is one
-table (task, title, points, status); the details list the failed tests of each task with their
-feedback, identical messages collapsed. Without a terminal (CI logs) or with ``NO_COLOR`` set,
+table (task, title, points, status); the notes the tests recorded (``record_note``: e.g. a
+measured speed ratio) follow, for the tests the details do not list; the details list the
+failed tests of each task with their feedback and notes, identical messages collapsed. Without a terminal (CI logs) or with ``NO_COLOR`` set,
 rich prints plain text; on a terminal it uses the terminal's width.
 """
 
@@ -32,6 +33,9 @@ def render(result: GradingResult, console: Console, *, details: str = "failed") 
     console.print(_total(result))
     for line in _notes(result):
         console.print(line)
+    if details == "failed":
+        for line in passed_note_lines(result):
+            console.print(line)
     if details != "none":
         for line in detail_lines(result, everything=details == "all"):
             console.print(line)
@@ -69,6 +73,14 @@ def _total(result: GradingResult) -> Text:
                 f"({result.percent:.1f} %)", style=f"bold {style}")
 
 
+def passed_note_lines(result: GradingResult) -> list[Text]:
+    """The notes of the tests that passed (the details show the others' under each test), one
+    line each after the task id: a heading first, nothing when no passed test has a note."""
+    lines = [Text(f"  {test.task}  ").append(line, style="cyan")
+             for test in result.tests if test.passed for line in test.note_lines()]
+    return [Text("\nNotes on tests that passed:", style="bold"), *lines] if lines else []
+
+
 def detail_lines(result: GradingResult, *, everything: bool = False) -> list[Text]:
     """The tests that lost points (or every test), task by task, with their feedback."""
     lines = []
@@ -90,13 +102,19 @@ def _task_lines(task: TaskResult, everything: bool) -> list[Text]:
     if not everything and len(failed) > 1 and len(shared) == 1:
         lost = sum(t.max_score - t.score for t in failed)
         return [_mark(False).append(f" {len(failed)} tests ({points(lost)} points): {shared.pop()}",
-                                    style="yellow")]
+                                    style="yellow"),
+                *(_note(line) for t in failed for line in t.note_lines())]
     lines = []
     for test in task.tests if everything else failed:
         lines.append(_mark(test.passed).append(
             f" {test.visibility:<6} {_score(test)}  {test.name}"))
         lines += [Text("      " + line, style="yellow") for line in test.feedback_lines()]
+        lines += [_note(line) for line in test.note_lines()]
     return lines
+
+
+def _note(line: str) -> Text:
+    return Text("      " + line, style="cyan")
 
 
 def _bare(test: TestResult) -> set[str]:

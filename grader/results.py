@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 # A task's status in the summary: every point, some, none, or nothing written yet.
 FULL, PARTIAL, NONE, NOT_STARTED = "full", "partial", "none", "not started"
+NOTE_CHARS = 240  # a note's length in every view, cut with "…"
+NOTES_PER_CASE = 4  # more are dropped, with a last note saying how many
+
+
+def clean_note(text: object) -> str:
+    """A test's note as every view shows it: one line of printable text, at most NOTE_CHARS
+    characters. Line breaks, tabs, escape sequences' ESC, other control or format characters
+    (bidirectional overrides, zero-width spaces) and lone surrogates (which UTF-8 cannot
+    write) become spaces, runs of spaces one."""
+    text = text if isinstance(text, str) else repr(text)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
+                   for ch in text[:NOTE_CHARS * 4])
+    text = " ".join(text.split())
+    return text if len(text) <= NOTE_CHARS else text[:NOTE_CHARS - 1].rstrip() + "…"
+
+
+def clean_notes(texts: list) -> list[str]:
+    """A case's notes as they are kept: each cleaned (:func:`clean_note`), at most
+    NOTES_PER_CASE, the last saying how many more were left out."""
+    notes = [clean_note(t) for t in texts[:NOTES_PER_CASE]]
+    if len(texts) > NOTES_PER_CASE:
+        notes[-1] = f"({len(texts) - NOTES_PER_CASE + 1} more notes left out)"
+    return [n for n in notes if n]
 
 
 def points(value: float) -> str:
@@ -31,6 +55,7 @@ class CaseResult:
     output: str = ""
     internal_error: bool = False
     not_started: bool = False  # the function is a stub or missing
+    notes: list[str] = field(default_factory=list)  # what the test measured (record_note)
 
 
 @dataclass
@@ -67,6 +92,14 @@ class TestResult:
             if c.output:
                 groups.setdefault(f"your code printed: {c.output.strip()[:500]}", []).append(c.case)
         return [_prefix(cases) + message for message, cases in groups.items()]
+
+    def note_lines(self) -> list[str]:
+        """The notes of every case, passed or not, identical ones collapsed as feedback is."""
+        groups: dict[str, list[str]] = {}
+        for c in self.cases:
+            for note in c.notes:
+                groups.setdefault(note, []).append(c.case)
+        return [_prefix(cases) + note for note, cases in groups.items()]
 
 
 def _prefix(cases: list[str]) -> str:

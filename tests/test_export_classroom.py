@@ -185,6 +185,23 @@ def test_the_converter_turns_a_public_grade_into_one_test_per_task(tmp_path):
     assert "LayerLab: " in proc.stdout and "a1.affine · Fully connected layer" in proc.stdout
 
 
+def test_a_passed_tests_note_is_in_its_tasks_message():
+    from grader.results import CaseResult, GradingResult, TestResult
+
+    note = "no loops 1.9 ms, two loops 310 ms: 163x faster (at least 20x needed)"
+    tests = [TestResult("a1.affine", "fast", "t::f", "hidden", [CaseResult("", True, 4, 4,
+                                                                          notes=[note])]),
+             TestResult("a1.relu", "slow", "t::s", "hidden", [CaseResult("", False, 0, 1, "x",
+                                                                        notes=["2x"])])]
+    doc = export.to_gradescope(GradingResult("a1", "A", "s", 1, tests))
+    affine, relu = classroom.to_classroom(doc, A1)["tests"]
+    assert affine["status"] == "pass" and affine["message"] == \
+        f"4/4 points; all 1 tests passed\n{note}"
+    assert relu["message"].splitlines()[-2:] == ["slow: x", "2x"]
+    doc["tests"][0]["extra_data"] = {"notes": "not a list"}  # an edited results.json
+    assert classroom.to_classroom(doc, A1)["tests"][0]["message"].count("\n") == 0
+
+
 def test_the_grading_step_runs_as_the_workflow_runs_it(public, tmp_path):
     """The grading step's own script and env, in a copy of the template whose stubs a student
     filled (the example's files), with this venv's layerlab on the PATH; its grade includes the

@@ -194,3 +194,25 @@ def test_uses_it(broken):
     (case,) = result.tests[0].cases
     assert (case.passed, case.score, case.max_score, case.internal_error) == (False, 0, 2, True)
     assert "RuntimeError: fixture broke" in case.feedback
+
+
+def test_record_note_attaches_a_cleaned_line_to_a_passed_or_failed_case(graded):
+    _, result = graded('''
+import pytest
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_measured(record_note, n):
+    """measures"""
+    record_note(f"took {n} ms\\nsecond line")
+    assert n == 1, "too slow"
+
+def test_quiet():
+    """records nothing"""
+''')
+    (measured, case_2), quiet = result.tests[0].cases, result.tests[1].cases[0]
+    assert (measured.passed, measured.notes) == (True, ["took 1 ms second line"])
+    assert (case_2.passed, case_2.feedback, case_2.notes) == (False, "too slow",
+                                                              ["took 2 ms second line"])
+    assert quiet.notes == []
+    assert result.tests[0].note_lines() == ["[1] took 1 ms second line",
+                                            "[2] took 2 ms second line"]

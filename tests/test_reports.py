@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.console import Console
 
-from grader import export, report, results
+from grader import export, gradescope, report, results
 from grader.results import CaseResult, GradingResult
 
 FEEDBACK_DB = "db has shape (1, 3); expected (3,)"
@@ -285,3 +285,84 @@ def test_points_show_two_decimals_rounded_down_so_partial_never_reads_as_full():
 def test_a_task_worth_no_points_whose_tests_pass_is_full():
     free = results.TestResult("t", "free", "t::f", "public", [CaseResult("", True, 0.0, 0.0)])
     assert results.TaskResult("t", "", [free]).status == "full"
+
+
+# -- notes (record_note) -------------------------------------------------------------------------
+
+SPEED_NOTE = "no loops 1.9 ms, two loops 310 ms: 163x faster (at least 20x needed)"
+
+
+@pytest.fixture
+def noted(result) -> GradingResult:
+    """The result, plus a passed speed test with its note and a note on a failed case."""
+    result.task_titles["a5.distances_speed"] = "Graded speed"
+    result.tests.append(results.TestResult(
+        "a5.distances_speed", "no loops 20x faster", "t/test_h.py::test_speed", "hidden",
+        [CaseResult("", True, 4.0, 4.0, notes=[SPEED_NOTE])]))
+    result.tests[1].cases[1].notes = ["dx off by 3e-2 at most"]
+    return result
+
+
+def test_a_passed_tests_note_shows_in_the_default_report_and_with_details_all(noted):
+    text = report_text(noted, "failed")
+    assert summary_rows(text)  # the summary is unchanged ...
+    assert text.index("Total:") < text.index("Notes on tests that passed:") < text.index(
+        "What lost points")  # ... and the notes follow it
+    assert f"  a5.distances_speed  {SPEED_NOTE}" in text
+    assert "no loops 20x faster" not in text  # a passed test is not listed as a failure
+    assert "[5x7] dx off by 3e-2 at most" in text  # a failed case's note under its feedback
+    assert text.index(f"[5x7] {FEEDBACK_DB}") < text.index("[5x7] dx off by 3e-2 at most")
+    everything = report_text(noted, "all")
+    assert "Notes on tests that passed" not in everything  # under each test instead
+    assert everything.index("no loops 20x faster") < everything.index(SPEED_NOTE)
+    assert SPEED_NOTE not in report_text(noted, "none")
+
+
+def test_without_notes_the_report_has_no_notes_section(result):
+    assert "Notes on tests that passed" not in report_text(result, "failed")
+
+
+def test_a_passed_tests_note_is_in_the_gradescope_json_and_junit(noted, tmp_path):
+    path = tmp_path / "results.json"
+    export.write_json(noted, path)
+    rows = {t["name"]: t for t in json.loads(path.read_text(encoding="utf-8"))["tests"]}
+    speed = rows["a5.distances_speed · no loops 20x faster"]
+    assert speed["status"] == "passed" and speed["output"] == f"passed\n{SPEED_NOTE}"
+    assert speed["extra_data"] == {"notes": [SPEED_NOTE]}
+    assert rows["a1.affine · affine_backward: grads"]["output"].splitlines()[-1] == \
+        "[5x7] dx off by 3e-2 at most"
+    assert "extra_data" not in rows["a1.affine · affine_forward: out matches"]
+    assert gradescope.problems(export.to_gradescope(noted)) == []
+    case = export.to_junit(noted).find(".//testcase[@name='no loops 20x faster']")
+    assert [p.get("value") for p in case.iter("property") if p.get("name") == "note"] == \
+        [SPEED_NOTE]
+
+
+HOSTILE_NOTES = ["line one\nline two\r\n\ttabbed", "\x1b[31mred\x1b[0m [bold]not markup[/bold]",
+                 "bidi \u202eesrever\u202c zero\u200bwidth", "lone \udc80 surrogate",
+                 "x" * 10_000, 12.5, ""]
+
+
+def test_a_note_is_cleaned_to_one_short_printable_line():
+    cleaned = results.clean_notes(HOSTILE_NOTES[:4])
+    assert cleaned == ["line one line two tabbed", "[31mred [0m [bold]not markup[/bold]",
+                       "bidi esrever zero width", "lone surrogate"]
+    long = results.clean_note("x" * 10_000)
+    assert len(long) == results.NOTE_CHARS and long.endswith("…")
+    assert results.clean_note(12.5) == "12.5" and results.clean_notes(["", " \n "]) == []
+    many = results.clean_notes([f"n{i}" for i in range(10)])
+    assert many == ["n0", "n1", "n2", f"({10 - results.NOTES_PER_CASE + 1} more notes left out)"]
+
+
+def test_odd_notes_cannot_break_any_report(result, tmp_path):
+    notes = results.clean_notes(HOSTILE_NOTES)
+    result.tests[0].cases[0].notes = notes
+    text = report_text(result, "failed")
+    assert "\x1b" not in text and "[bold]not markup[/bold]" in text  # printed, not interpreted
+    assert "line one line two tabbed" in text and "\u202e" not in text
+    assert max(len(line) for line in text.splitlines()) <= 200  # the console's width
+    export.write_json(result, tmp_path / "results.json")  # UTF-8 writes it: no lone surrogate
+    export.write_junit(result, tmp_path / "results.xml")
+    doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert doc["tests"][0]["output"].splitlines()[1:] == notes
+    assert ET.parse(tmp_path / "results.xml").getroot() is not None
