@@ -3,8 +3,9 @@
 Rendering only; the numbers come from :class:`grader.results.GradingResult`. The summary is one
 table (task, title, points, status); the notes the tests recorded (``record_note``: e.g. a
 measured speed ratio) follow, for the tests the details do not list; the details list the
-failed tests of each task with their feedback and notes, identical messages collapsed. Without a terminal (CI logs) or with ``NO_COLOR`` set,
-rich prints plain text; on a terminal it uses the terminal's width.
+failed tests of each task with their feedback and notes, identical messages collapsed. Without
+a terminal (CI logs) or with ``NO_COLOR`` set, rich prints plain text; on a terminal it uses the
+terminal's width.
 """
 
 from __future__ import annotations
