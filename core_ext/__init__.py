@@ -28,13 +28,14 @@ For detection (Assignment 5), with the reference's contract and results
 - ``nms(boxes, scores, iou_threshold) -> keep``: int64 indices in descending score order
 
 Their kernels (``_roi.pyx``) split the work over OpenMP threads (``prange``), as many as
-``LAYERLAB_THREADS`` allows, one where threads can't be started; results do not depend on
-the thread count.
+``LAYERLAB_THREADS`` allows, one where threads can't be started or the build had no OpenMP
+(setup.py adds it where the compiler has it); results do not depend on the thread count.
 
 Convolution runs image by image in Cython: im2col, then BLAS (SciPy's ``cython_blas``) for
-the products; a batch of fewer than 4 images, by bands of output rows. The Cython kernels release the GIL and the wrappers split them over up to
-``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
-grading sandbox) everything runs in the caller's.
+the products; a batch of fewer than 4 images, by bands of output rows. The Cython kernels
+release the GIL and the wrappers split them over up to ``LAYERLAB_THREADS`` threads (default:
+the CPU count). Where threads can't be started (the grading sandbox) everything runs in the
+caller's.
 
 Results are allocated through a NumPy memory handler (``_memory.pyx``) that reuses the blocks
 of freed large results, as first touching fresh memory cost as much as a pooling pass here.
@@ -672,6 +673,7 @@ def _sum_parts(parts: list[np.ndarray], dtype) -> list[np.ndarray]:
 
 
 # -- detection (A5): RoI pooling and NMS --------------------------------------------------------
+_roi_openmp = _roi is not None and bool(getattr(_roi, "OPENMP", True))  # built with OpenMP
 _thread_probe: bool | None = None  # whether this process could start a thread, once tried
 _openmp_started = False  # this process ran a _roi kernel on several threads
 _openmp_unusable = False  # ... and then forked: this is the child (see _forked)
@@ -679,12 +681,13 @@ _openmp_unusable = False  # ... and then forked: this is the child (see _forked)
 
 def _openmp_threads(items: int, work: int) -> int:
     """OpenMP threads for a ``_roi`` kernel: as :func:`_threads_for`, but 1 where threads can't
-    be started. OpenMP ends the process when it can't start its threads (the grading
-    sandbox's process limit), so one Python thread is tried first, once per process; and a
-    child forked after OpenMP ran here gets 1 (see :func:`_forked`)."""
+    be started or the kernels were built without OpenMP. OpenMP ends the process when it
+    can't start its threads (the grading sandbox's process limit), so one Python thread is
+    tried first, once per process; and a child forked after OpenMP ran here gets 1 (see
+    :func:`_forked`)."""
     global _thread_probe, _threads_work, _openmp_started
     threads = _threads_for(items, work)
-    if threads < 2 or not _threads_work or _openmp_unusable:
+    if threads < 2 or not _threads_work or _openmp_unusable or not _roi_openmp:
         return 1
     if _thread_probe is None:
         try:

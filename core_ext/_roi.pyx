@@ -1,5 +1,3 @@
-# distutils: extra_compile_args = -fopenmp
-# distutils: extra_link_args = -fopenmp
 """RoI max pooling (Fast R-CNN) and non-maximum suppression kernels (typed memoryviews, fused
 float32/float64, GIL released, OpenMP threads through ``prange``).
 
@@ -24,7 +22,9 @@ kernels only scan the bins.
   boxes are first copied in visiting order into one array per coordinate, so the suppression
   loop reads memory in order.
 
-Every kernel returns how many threads ran it (1 without OpenMP), for the tests.
+Every kernel returns how many threads ran it (1 without OpenMP), for the tests. OpenMP is the
+build's choice (setup.py adds -fopenmp where the compiler has it): without it the ``prange``
+loops run on one thread, with the same results, and ``OPENMP`` is False.
 """
 
 from cython cimport floating
@@ -39,11 +39,16 @@ cdef extern from *:
     #ifdef _OPENMP
     #include <omp.h>
     static int roi_team_size(void) { return omp_get_num_threads(); }
+    #define ROI_OPENMP 1
     #else
     static int roi_team_size(void) { return 1; }
+    #define ROI_OPENMP 0
     #endif
     """
     int roi_team_size() noexcept nogil
+    int ROI_OPENMP
+
+OPENMP = bool(ROI_OPENMP)  # built with OpenMP: the kernels can run on several threads
 
 cdef extern from *:
     """

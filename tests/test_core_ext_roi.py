@@ -1,20 +1,25 @@
 """core_ext RoI pooling and NMS (``_roi.pyx``): the compiled kernels and their NumPy fallback give
 the NumPy reference's results (solutions/a5_beyond, run with its core_ext hook off) exactly,
 bit for bit; on one thread and several alike; where threads can't start; in a child forked
-after OpenMP ran; and LAYERLAB_REQUIRE_EXT is honoured as for the other kernels.
+after OpenMP ran; built without OpenMP (setup.py's choice where the compiler has none); and
+LAYERLAB_REQUIRE_EXT is honoured as for the other kernels.
 
 torch's ops as the definition are in test_core_ext_roi_torch.py."""
 
 import os
+import runpy
 import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+from setuptools.errors import CompileError, LinkError
 
 import core_ext
+from grader.spec import ROOT
 from gradients import assert_grad  # tests/gradients.py
 from solutions.a5_beyond import boxes as box_ops
 from solutions.a5_beyond import roi as roi_ops
@@ -278,7 +283,10 @@ def test_one_thread_and_several_give_identical_results(fresh_threads, monkeypatc
     for threads in (2, 3):
         monkeypatch.setenv("LAYERLAB_THREADS", str(threads))
         used, threaded = run_big()
-        assert used == (threads, threads), "both passes should run on every thread allowed"
+        if core_ext._roi_openmp:
+            assert used == (threads, threads), "both passes should run on every thread allowed"
+        else:  # built without OpenMP (setup.py: the compiler has none): one thread, same results
+            assert used == (1, 1)
         for got, want in zip(threaded, single, strict=True):
             np.testing.assert_array_equal(got, want)
 
@@ -318,6 +326,19 @@ print("parent", *parent, *run(), os.waitstatus_to_exitcode(status), flush=True)
 """
 
 
+def test_a_build_without_openmp_runs_on_one_thread_with_the_same_results(fresh_threads,
+                                                                         monkeypatch):
+    monkeypatch.setenv("LAYERLAB_THREADS", "1")
+    _, expected = run_big()
+    monkeypatch.setattr(core_ext, "_roi_openmp", False)
+    monkeypatch.setenv("LAYERLAB_THREADS", "3")
+    used, got = run_big()
+    assert used == (1, 1) and not core_ext._openmp_started
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not core_ext._roi_openmp, reason="_roi was built without OpenMP")
 def test_a_child_forked_after_openmp_ran_still_finishes():
     """GNU OpenMP hangs in a forked child that starts a parallel region after the parent ran
     one: the child's kernels must run on one thread (same results)."""
@@ -393,3 +414,97 @@ def test_the_reference_uses_the_kernel_and_its_own_code_without_it(monkeypatch):
                           timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[1]"
+
+
+# -- the build's OpenMP (setup.py) ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def setup_py() -> dict:
+    """setup.py's names, loaded without running setup()."""
+    return runpy.run_path(str(ROOT / "setup.py"), run_name="layerlab_setup")
+
+
+class FakeCompiler:
+    """A distutils compiler that fails at the step named by ``rejects`` ("compile", "link")."""
+
+    def __init__(self, rejects=None, compiler_type="unix"):
+        self.rejects, self.compiler_type, self.flags = rejects, compiler_type, []
+
+    def compile(self, sources, output_dir=None, extra_postargs=None):
+        self.flags.append(("compile", extra_postargs))
+        assert "#pragma omp parallel" in Path(sources[0]).read_text()
+        if self.rejects == "compile":
+            raise CompileError("clang: error: unsupported option '-fopenmp'")
+        return [str(Path(output_dir) / "openmp_check.o")]
+
+    def link_executable(self, objects, name, output_dir=None, extra_postargs=None):
+        self.flags.append(("link", extra_postargs))
+        if self.rejects == "link":
+            raise LinkError("ld: library not found for -lgomp")
+
+
+def test_openmp_is_used_only_when_a_tiny_openmp_program_compiles_and_links(setup_py):
+    flags = setup_py["openmp_flags"]
+    accepting = FakeCompiler()
+    assert flags(accepting) == (["-fopenmp"], ["-fopenmp"])
+    assert accepting.flags == [("compile", ["-fopenmp"]), ("link", ["-fopenmp"])]
+    assert flags(FakeCompiler("compile")) is None  # Apple's clang
+    assert flags(FakeCompiler("link")) is None  # a compiler without its OpenMP runtime
+    assert flags(FakeCompiler(compiler_type="msvc")) == (["/openmp"], [])
+
+
+def build_with(setup_py, monkeypatch, compiler, env=None):
+    """The extensions _roi and _conv after setup.py's build_ext chose their flags (the
+    compiling itself left out)."""
+    from setuptools import Distribution, Extension
+
+    monkeypatch.setattr(setup_py["build_ext"], "build_extensions", lambda self: None)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    extensions = [Extension("core_ext._roi", ["r.c"], extra_compile_args=["-O3"]),
+                  Extension("core_ext._conv", ["c.c"], extra_compile_args=["-O3"])]
+    command = setup_py["BuildExt"](Distribution({"ext_modules": extensions}))
+    command.extensions, command.compiler = extensions, compiler
+    command.build_extensions()
+    return {e.name: (e.extra_compile_args, e.extra_link_args) for e in extensions}
+
+
+def test_the_build_adds_openmp_to_roi_alone_or_warns_in_one_line(setup_py, monkeypatch, capfd):
+    monkeypatch.delenv("LAYERLAB_OPENMP", raising=False)
+    assert build_with(setup_py, monkeypatch, FakeCompiler()) == {
+        "core_ext._roi": (["-O3", "-fopenmp"], ["-fopenmp"]), "core_ext._conv": (["-O3"], [])}
+    assert capfd.readouterr().err == ""
+    built = build_with(setup_py, monkeypatch, FakeCompiler("compile"))
+    assert built == {"core_ext._roi": (["-O3"], []), "core_ext._conv": (["-O3"], [])}
+    warning = capfd.readouterr().err
+    assert warning == ("warning: the C compiler cannot build an OpenMP program (-fopenmp): "
+                       "core_ext._roi built without OpenMP (its kernels run on one thread)\n")
+    off = FakeCompiler()
+    assert build_with(setup_py, monkeypatch, off, {"LAYERLAB_OPENMP": "0"})["core_ext._roi"] == \
+        (["-O3"], []) and off.flags == []
+    assert "LAYERLAB_OPENMP=0: core_ext._roi built without OpenMP" in capfd.readouterr().err
+    with pytest.raises(CompileError, match="LAYERLAB_OPENMP=1"):
+        build_with(setup_py, monkeypatch, FakeCompiler("link"), {"LAYERLAB_OPENMP": "1"})
+
+
+def test_roi_was_built_with_openmp_where_this_compiler_has_it(setup_py, tmp_path):
+    """The installed _roi agrees with what setup.py finds with this machine's compiler (here:
+    GCC with libgomp, so OpenMP, and the module links the OpenMP runtime)."""
+    import setuptools  # noqa: F401 - distutils below is setuptools' own
+    from distutils.ccompiler import new_compiler
+    from distutils.sysconfig import customize_compiler
+
+    if core_ext._roi is None:
+        pytest.skip("the Cython extension is not built")
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    source = tmp_path / "plain.c"
+    source.write_text("int main(void) { return 0; }\n")
+    try:
+        compiler.compile([str(source)], output_dir=str(tmp_path))
+    except CompileError:
+        pytest.skip("no working C compiler here")
+    has_openmp = setup_py["openmp_flags"](compiler) is not None
+    assert core_ext._roi.OPENMP == has_openmp, "rebuild with pip install -e ."
+    if has_openmp and sys.platform == "linux":
+        maps = Path(f"/proc/{os.getpid()}/maps").read_text()
+        assert "libgomp" in maps or "libomp" in maps  # the runtime _roi was linked with
