@@ -331,6 +331,7 @@ def test_a_build_without_openmp_runs_on_one_thread_with_the_same_results(fresh_t
     monkeypatch.setenv("LAYERLAB_THREADS", "1")
     _, expected = run_big()
     monkeypatch.setattr(core_ext, "_roi_openmp", False)
+    monkeypatch.setattr(core_ext, "_openmp_started", False)  # earlier tests may have run it
     monkeypatch.setenv("LAYERLAB_THREADS", "3")
     used, got = run_big()
     assert used == (1, 1) and not core_ext._openmp_started
