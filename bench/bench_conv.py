@@ -144,11 +144,16 @@ def peak_memory(x, w, b, dout, param) -> tuple[int, int, int]:
 
     tracemalloc sees NumPy's allocations. core_ext keeps two (C*HH*WW, Ho*Wo) scratch arrays
     per thread across calls, which earlier calls have already allocated, so they are added
-    here for every thread core_ext may run, whether or not they showed up.
+    here for every thread core_ext may run, whether or not they showed up. A batch cut into
+    bands of output rows (core_ext._tiles) keeps one (C*HH*WW, band) array per thread; its
+    whole-image tap gradients are allocated in the call and seen by tracemalloc.
     """
     F, C, HH, WW = w.shape
-    P = dout.shape[2] * dout.shape[3]
-    scratch = 2 * C * HH * WW * P * x.itemsize * core_ext._thread_count()
+    Ho, Wo = dout.shape[2:]
+    K, P = C * HH * WW, Ho * Wo
+    tiles = core_ext._tiles(core_ext._conv, x.shape[0], Ho, Wo)
+    per_thread = K * -(-Ho // tiles) * Wo if tiles else 2 * K * P
+    scratch = per_thread * x.itemsize * core_ext._thread_count()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     out, cache = core_ext.conv_forward(x, w, b, param)
