@@ -90,6 +90,8 @@ FIXED["a4"] = {"test_attention_example", "test_causal_mask_and_masked_examples",
                "test_sinusoid_example", "test_layernorm_example", "test_gelu_example",
                "test_ffn_example", "test_window_partition_example",
                "test_shifted_window_mask_example", "test_bert_masking_example"}
+FIXED["a4"] |= {"test_additive_attention_masked_example",  # the masks' worked examples
+               "test_decoder_block_memory_padding_mask"}
 FIXED["a4"] |= {"test_patchify_example", "test_vit_digits_training",  # the models' example
                 "test_mixer_digits_training", "test_gpt_training_loss_falls"}  # and fixed runs
 FOLDERS = {"a1": "a1_networks", "a2": "a2_cnn", "a3": "a3_rnn", "a4": "a4_attention",

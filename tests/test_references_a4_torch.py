@@ -203,3 +203,45 @@ def test_decoder_block_against_transformer_decoder_layer(norm, activation):
     assert_grads_close(grads, {"cross_" + k: v
                                for k, v in attention_grads(layer.multihead_attn).items()})
     assert_grads_close(grads, ffn_and_norm_grads(layer, 3))
+
+
+@pytest.mark.parametrize("norm,activation", [("post", "relu"), ("pre", "gelu")])
+@pytest.mark.parametrize("kind", ["key_padding", "memory_mask"])
+def test_decoder_block_memory_mask_against_transformer_decoder_layer(norm, activation, kind):
+    """Our memory_mask (True = may attend) against PyTorch's memory_key_padding_mask (N, S) or
+    memory_mask (T, S) (True = masked out): every decoder position keeps at least one memory
+    position, since PyTorch gives NaN where none is left (ours gives a zero cross-attention)."""
+    rng = np.random.default_rng(5)
+    n, t, s, d, f, heads = 3, 4, 5, 8, 12, 2
+    x, memory = rng.standard_normal((n, t, d)), rng.standard_normal((n, s, d))
+    params = block_params(rng, d, f, ("self_", "cross_"), 3)
+    layer = torch.nn.TransformerDecoderLayer(d, heads, f, dropout=0.0, activation=activation,
+                                             batch_first=True, norm_first=norm == "pre",
+                                             dtype=torch.float64)
+    load_attention(layer.self_attn, params, "self_")
+    load_attention(layer.multihead_attn, params, "cross_")
+    load_ffn_and_norms(layer, params, 3)
+    block_param = {"num_heads": heads, "norm": norm, "activation": activation}
+    tx, tm = tensor(x), tensor(memory)
+    causal = torch.tensor(~A.causal_mask(t))
+    if kind == "key_padding":
+        keep = np.arange(s)[None, :] < np.array([5, 3, 1])[:, None]  # (N, S)
+        ours = keep[:, None, :]
+        theirs = layer(tx, tm, tgt_mask=causal, memory_key_padding_mask=torch.tensor(~keep))
+    else:
+        ours = rng.random((t, s)) < 0.5
+        ours[:, 2] = True
+        theirs = layer(tx, tm, tgt_mask=causal, memory_mask=torch.tensor(~ours))
+    out, cache = B.decoder_block_forward(x, memory, params, block_param, ours)
+    assert_close("out", out, theirs)
+    dout = rng.standard_normal(out.shape)
+    theirs.backward(torch.tensor(dout))
+    dx, dmemory, grads = B.decoder_block_backward(dout, cache)
+    assert_close("dx", dx, tx.grad)
+    assert_close("dmemory", dmemory, tm.grad)
+    if kind == "key_padding":
+        assert np.all(dmemory[~keep] == 0.0)
+    assert_grads_close(grads, {"self_" + k: v for k, v in attention_grads(layer.self_attn).items()})
+    assert_grads_close(grads, {"cross_" + k: v
+                               for k, v in attention_grads(layer.multihead_attn).items()})
+    assert_grads_close(grads, ffn_and_norm_grads(layer, 3))

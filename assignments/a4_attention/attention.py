@@ -73,7 +73,7 @@ def scaled_dot_product_attention_backward(dout, cache):
     raise NotImplementedError("a4.attention: implement scaled_dot_product_attention_backward")
 
 
-def additive_attention_forward(s, h, params):
+def additive_attention_forward(s, h, params, mask=None):
     """Additive (Bahdanau) attention of a decoder state over the encoder states: an MLP scores
     each encoder state against the decoder state, a softmax over time turns the scores into
     weights, and the context is the weighted sum of the encoder states:
@@ -91,6 +91,10 @@ def additive_attention_forward(s, h, params):
       - 'b': (A,) bias
       - 'v': (A,) scoring vector
       where A is the size of the scoring MLP's hidden layer
+    - mask: None (every encoder state may be attended to), or booleans (N, T), True where
+      sample n may attend to time step t (e.g. False on the padding of a shorter source);
+      a masked step gets weight exactly 0 and zero gradient, and a sample with every step
+      masked gets a zero context (no NaN)
 
     Returns (context, cache):
     - context: (N, He)

@@ -64,7 +64,7 @@ def encoder_block_backward(dout, cache):
     raise NotImplementedError("a4.encoder: implement encoder_block_backward")
 
 
-def decoder_block_forward(x, memory, params, block_param):
+def decoder_block_forward(x, memory, params, block_param, memory_mask=None):
     """A Transformer decoder block: causal (masked) multi-head self-attention, cross-attention
     over the encoder's output, and the position-wise FFN, each with a residual connection and a
     layer norm.
@@ -75,10 +75,11 @@ def decoder_block_forward(x, memory, params, block_param):
                    out = b + FFN(LN3(b))
 
     The self-attention uses causal_mask(T): position i attends to positions j <= i only, so
-    training runs over every position at once; the cross-attention is unmasked (the memory is
-    not normalised here). This is PyTorch's nn.TransformerDecoderLayer(D, num_heads, F,
-    dropout=0, batch_first=True) with tgt_is_causal (a causal tgt_mask) and norm_first =
-    (norm == 'pre').
+    training runs over every position at once; the cross-attention is masked by memory_mask
+    only (the memory is not normalised here). This is PyTorch's
+    nn.TransformerDecoderLayer(D, num_heads, F, dropout=0, batch_first=True) with tgt_is_causal
+    (a causal tgt_mask) and norm_first = (norm == 'pre'); memory_mask is the negation of
+    PyTorch's boolean memory_mask / memory_key_padding_mask (there True = masked out).
 
     Inputs:
     - x: (N, T, D) the decoder's input sequence
@@ -90,6 +91,10 @@ def decoder_block_forward(x, memory, params, block_param):
       - 'gamma1', 'beta1', 'gamma2', 'beta2', 'gamma3', 'beta3': (D,) the three layer norms'
       - 'W1': (D, F), 'b1': (F,), 'W2': (F, D), 'b2': (D,): the FFN's
     - block_param: dict with keys num_heads, norm, activation, eps (see encoder_block_forward)
+    - memory_mask: None, or booleans broadcastable to (N, T, S), True where decoder position i
+      may attend to memory position j: (N, 1, S) masks the padding of shorter sources, (T, S)
+      or (N, T, S) any pattern; passed to the cross-attention (the same in every head), a
+      position with no memory position allowed gets a zero cross-attention output
 
     Returns (out, cache):
     - out: (N, T, D)

@@ -6,6 +6,8 @@ Call your layers through their modules, e.g. attention.multihead_attention_forwa
 transformer_layers.layernorm_forward(...). Parameters and their gradients travel in flat dicts
 whose keys the docstrings list. This is the reference solution; README.md is the handout.
 """
+import numpy as np
+
 try:  # inside the package (reference and local tools) or flat (the grading sandbox)
     from . import attention, transformer_layers
 except ImportError:
@@ -138,7 +140,7 @@ def encoder_block_backward(dout, cache):
     return dx, grads
 
 
-def decoder_block_forward(x, memory, params, block_param):
+def decoder_block_forward(x, memory, params, block_param, memory_mask=None):
     """A Transformer decoder block: causal (masked) multi-head self-attention, cross-attention
     over the encoder's output, and the position-wise FFN, each with a residual connection and a
     layer norm.
@@ -149,10 +151,11 @@ def decoder_block_forward(x, memory, params, block_param):
                    out = b + FFN(LN3(b))
 
     The self-attention uses causal_mask(T): position i attends to positions j <= i only, so
-    training runs over every position at once; the cross-attention is unmasked (the memory is
-    not normalised here). This is PyTorch's nn.TransformerDecoderLayer(D, num_heads, F,
-    dropout=0, batch_first=True) with tgt_is_causal (a causal tgt_mask) and norm_first =
-    (norm == 'pre').
+    training runs over every position at once; the cross-attention is masked by memory_mask
+    only (the memory is not normalised here). This is PyTorch's
+    nn.TransformerDecoderLayer(D, num_heads, F, dropout=0, batch_first=True) with tgt_is_causal
+    (a causal tgt_mask) and norm_first = (norm == 'pre'); memory_mask is the negation of
+    PyTorch's boolean memory_mask / memory_key_padding_mask (there True = masked out).
 
     Inputs:
     - x: (N, T, D) the decoder's input sequence
@@ -164,6 +167,10 @@ def decoder_block_forward(x, memory, params, block_param):
       - 'gamma1', 'beta1', 'gamma2', 'beta2', 'gamma3', 'beta3': (D,) the three layer norms'
       - 'W1': (D, F), 'b1': (F,), 'W2': (F, D), 'b2': (D,): the FFN's
     - block_param: dict with keys num_heads, norm, activation, eps (see encoder_block_forward)
+    - memory_mask: None, or booleans broadcastable to (N, T, S), True where decoder position i
+      may attend to memory position j: (N, 1, S) masks the padding of shorter sources, (T, S)
+      or (N, T, S) any pattern; passed to the cross-attention (the same in every head), a
+      position with no memory position allowed gets a zero cross-attention output
 
     Returns (out, cache):
     - out: (N, T, D)
@@ -172,12 +179,16 @@ def decoder_block_forward(x, memory, params, block_param):
     num_heads, norm, activation, ln_param = _settings(block_param)
     self_attn, cross = _attention_params(params, "self_"), _attention_params(params, "cross_")
     causal = attention.causal_mask(x.shape[1])
+    mask = None
+    if memory_mask is not None:  # (N, T, S): multihead_attention_forward takes 2 or 3 axes
+        mask = np.broadcast_to(np.asarray(memory_mask, bool),
+                               (x.shape[0], x.shape[1], memory.shape[1]))
     a, self_cache = _sublayer_forward(
         x, norm, 1, params, ln_param,
         lambda y: attention.multihead_attention_forward(y, y, self_attn, num_heads, causal))
     b, cross_cache = _sublayer_forward(
         a, norm, 2, params, ln_param,
-        lambda y: attention.multihead_attention_forward(y, memory, cross, num_heads))
+        lambda y: attention.multihead_attention_forward(y, memory, cross, num_heads, mask))
     out, ffn_cache = _sublayer_forward(b, norm, 3, params, ln_param, _ffn(params, activation))
     return out, (self_cache, cross_cache, ffn_cache)
 

@@ -72,6 +72,12 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     'dh = dpre @ params["W_h"].T'),
  "additive_W_s_gradient_not_summed_over_time": ("a4.additive", A,
     'grads = {"W_s": s.T @ dpre_s,', 'grads = {"W_s": s.T @ dpre[:, -1],'),
+ "additive_mask_ignored": ("a4.additive", A,  # padded steps still attended to
+    'weights = _masked_softmax(hidden @ params["v"], mask)',
+    'weights = _masked_softmax(hidden @ params["v"], None)'),
+ "additive_mask_applied_after_the_softmax": ("a4.additive", A,  # weights no longer sum to 1
+    'weights = _masked_softmax(hidden @ params["v"], mask)',
+    'weights = _masked_softmax(hidden @ params["v"], None) * (1.0 if mask is None else mask)'),
  # -- multi-head attention --------------------------------------------------------------------
  "multihead_scaled_by_the_model_width": ("a4.multihead", A,
     "heads, attention_cache = scaled_dot_product_attention_forward(q, k, v, mask)",
@@ -127,6 +133,9 @@ _REPLACEMENTS = {  # name: (task, file, old text, new text)
     "attention.multihead_attention_forward(y, y, attn, num_heads))"),
  "decoder_self_attention_not_causal": ("a4.decoder", B,
     "causal = attention.causal_mask(x.shape[1])", "causal = None"),
+ "decoder_memory_mask_not_passed_to_the_cross_attention": ("a4.decoder", B,
+    "attention.multihead_attention_forward(y, memory, cross, num_heads, mask))",
+    "attention.multihead_attention_forward(y, memory, cross, num_heads))"),
  "decoder_memory_gradient_dropped": ("a4.decoder", B,
     "return dx, dmemory[0], grads", "return dx, 0.0 * dmemory[0], grads"),
  # -- Swin windows ----------------------------------------------------------------------------
@@ -377,12 +386,16 @@ def multihead_attention_backward(dout, cache):
     return dx_q, dx_kv, grads
 
 
-def additive_attention_forward(s, h, params):
+def additive_attention_forward(s, h, params, mask=None):
     u = np.tanh(np.einsum("na,nta->nta", s @ params["W_s"], np.ones(h.shape[:2] + (1,)))
                 + np.einsum("nte,ea->nta", h, params["W_h"]) + params["b"])
     e = np.einsum("nta,a->nt", u, params["v"])
-    a = np.exp(e - e.max(axis=1, keepdims=True))
-    a /= a.sum(axis=1, keepdims=True)
+    keep = np.ones(e.shape, bool) if mask is None else np.asarray(mask, bool)
+    e = np.where(keep, e, -np.inf)
+    top = e.max(axis=1, keepdims=True)
+    a = np.where(keep, np.exp(e - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    total = a.sum(axis=1, keepdims=True)
+    a /= np.where(total > 0, total, 1.0)
     return np.einsum("nt,nte->ne", a, h), (s, h, params, u, a)
 
 
@@ -542,24 +555,26 @@ def encoder_block_backward(dout, cache):
     return ds1 + dq + dkv, g
 
 
-def decoder_block_forward(x, memory, params, block_param):
+def decoder_block_forward(x, memory, params, block_param, memory_mask=None):
     h, eps = block_param["num_heads"], block_param.get("eps", 1e-5)
     act, pre = block_param.get("activation", "relu"), block_param.get("norm", "post") == "pre"
     causal = attention.causal_mask(x.shape[1])
+    if memory_mask is not None:  # the (N, T, S) the multi-head attention's docstring takes
+        memory_mask = np.broadcast_to(memory_mask, x.shape[:2] + memory.shape[1:2])
     c = {"pre": pre}
     if pre:
         n1, c["ln1"] = _ln(x, params, 1, eps)
         s, c["self"] = _mha(n1, n1, params, "self_", h, causal)
         a = x + s
         n2, c["ln2"] = _ln(a, params, 2, eps)
-        r, c["cross"] = _mha(n2, memory, params, "cross_", h)
+        r, c["cross"] = _mha(n2, memory, params, "cross_", h, memory_mask)
         b = a + r
         n3, c["ln3"] = _ln(b, params, 3, eps)
         f, c["ffn"] = _ffn_of(n3, params, act)
         return b + f, c
     s, c["self"] = _mha(x, x, params, "self_", h, causal)
     a, c["ln1"] = _ln(x + s, params, 1, eps)
-    r, c["cross"] = _mha(a, memory, params, "cross_", h)
+    r, c["cross"] = _mha(a, memory, params, "cross_", h, memory_mask)
     b, c["ln2"] = _ln(a + r, params, 2, eps)
     f, c["ffn"] = _ffn_of(b, params, act)
     out, c["ln3"] = _ln(b + f, params, 3, eps)

@@ -155,6 +155,19 @@ def test_additive_attention_example(student):
 
 
 @pytest.mark.task("a4.additive")
+@pytest.mark.points(1)
+def test_additive_attention_masked_example(student):
+    """additive_attention_forward with a mask: the handout's example with e_1 masked (padding)
+    gives weight 0 to e_1, so the context is e_0 = (1, 0); with both masked it is 0, no NaN"""
+    context, _ = student.forward("additive_attention_forward", ADDITIVE_S, ADDITIVE_H,
+                                 ADDITIVE_PARAMS, np.array([[True, False]]))
+    check_array("context (e_1 masked)", context, np.array([[1.0, 0.0]]))
+    context, _ = student.forward("additive_attention_forward", ADDITIVE_S, ADDITIVE_H,
+                                 ADDITIVE_PARAMS, np.array([[False, False]]))
+    check_array("context (every step masked)", context, np.zeros((1, 2)), rtol=0.0, atol=0.0)
+
+
+@pytest.mark.task("a4.additive")
 @pytest.mark.points(2)
 def test_additive_attention_backward_numerical(student, rng):
     """additive_attention_backward: ds, dh and every parameter's gradient agree with numerical
@@ -296,6 +309,29 @@ def test_decoder_block_switched_off_and_causal(student):
     changed, _ = student.forward("decoder_block_forward", later, memory, *args)
     check_array("out[:, :-1] after changing x[:, -1] (the self-attention must be causal)",
                 np.asarray(changed)[:, :-1], np.asarray(out)[:, :-1])
+
+
+@pytest.mark.task("a4.decoder")
+@pytest.mark.points(1)
+def test_decoder_block_memory_padding_mask(student):
+    """decoder_block_forward with memory_mask (N, 1, S): sample 1's memory is 2 positions long
+    and padded to 4; its output equals the output on the unpadded memory, and changing the
+    padding changes nothing"""
+    rng = np.random.default_rng(6)
+    x, memory = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 4))
+    args = (block_params(rng, 4, 6, ("self_", "cross_"), 3), {"num_heads": 2})
+    mask = np.array([[[True, True, True, True]], [[True, True, False, False]]])
+    out, _ = student.forward("decoder_block_forward", x, memory, *args, mask)
+    alone, _ = student.forward("decoder_block_forward", x[1:], memory[1:, :2], *args)
+    check_array("out[1] (memory padded, masked) against the unpadded memory's",
+                np.asarray(out)[1:], alone)
+    unmasked, _ = student.forward("decoder_block_forward", x, memory, *args)
+    assert np.abs(np.asarray(unmasked)[1] - np.asarray(out)[1]).max() > 1e-3, \
+        "out[1] is the same with and without memory_mask: is it passed to the cross-attention?"
+    padded = memory.copy()
+    padded[1, 2:] = 100.0
+    changed, _ = student.forward("decoder_block_forward", x, padded, *args, mask)
+    check_array("out after changing sample 1's masked memory positions", changed, out)
 
 
 @pytest.mark.task("a4.encoder")

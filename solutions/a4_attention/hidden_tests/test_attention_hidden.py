@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from grader.compare import check_array, check_forward, expect_tuple
-from solutions.a4_attention.hidden_tests.checks import attention_params, check_backward, weight
+from solutions.a4_attention.hidden_tests.checks import (attention_params, check_backward,
+                                                        check_outputs, weight)
 
 # (N, Tq, Tk, d, dv); "seed" draws one from the run's seed
 ATTENTION = [(1, 1, 4, 3, 2), (2, 3, 5, 4, 6), (3, 5, 2, 6, 3), (2, 4, 4, 2, 5), "seed"]
@@ -174,6 +175,74 @@ def test_additive_attention_backward(student, ref, rng, case):
     """additive_attention_backward: ds, dh and every parameter's gradient match the reference"""
     check_backward(student, ref, "additive_attention", additive_inputs(rng, case),
                    ("ds", "dh", "grads"), rng)
+
+
+# (N, T, Hs, He, A, kind) of the masked cases: "random" masks with one sample's every step
+# masked, "padding" masks of variable-length sources (each sample's first lengths[n] steps)
+ADDITIVE_MASKED = [(3, 5, 3, 4, 6, "random"), (4, 6, 4, 3, 5, "padding"),
+                   (2, 4, 2, 5, 3, "random"), (3, 7, 5, 4, 4, "padding")]
+
+
+def additive_mask(rng, n, t, kind):
+    if kind == "padding":
+        lengths = rng.integers(1, t + 1, size=n)
+        lengths[0] = t  # one full-length source, one of a single step
+        lengths[-1] = 1
+        return np.arange(t)[None, :] < lengths[:, None]
+    mask = rng.random((n, t)) < 0.6
+    mask[:, 0] = True
+    mask[:, -1] = True  # (with the last step masked a W_s gradient taken there is 0, as is the
+    # W_s gradient without tanh's derivative: the softmax's gradient sums to 0 over t)
+    mask[-1] = False  # the last sample may attend to nothing
+    return mask
+
+
+def additive_masked_inputs(rng, case):
+    *shape, kind = case
+    s, h, params = additive_inputs(rng, tuple(shape))
+    return s, h, params, additive_mask(rng, shape[0], shape[1], kind)
+
+
+@pytest.mark.task("a4.additive")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("case", ADDITIVE_MASKED, ids=case_id)
+def test_masked_additive_attention_forward(student, ref, rng, case):
+    """additive_attention_forward with a mask (N, T): the context matches the reference"""
+    check_forward(student, ref, "additive_attention", *additive_masked_inputs(rng, case))
+
+
+@pytest.mark.task("a4.additive")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("case", ADDITIVE_MASKED, ids=case_id)
+def test_masked_additive_attention_backward(student, ref, rng, case):
+    """additive_attention_backward after a masked forward: ds, dh and every parameter's
+    gradient match the reference"""
+    check_backward(student, ref, "additive_attention", additive_masked_inputs(rng, case),
+                   ("ds", "dh", "grads"), rng)
+
+
+@pytest.mark.task("a4.additive")
+@pytest.mark.points(2)
+def test_masked_additive_steps_get_exact_zeros(student, ref, rng):
+    """a masked encoder step gets dh = 0 exactly, a sample with every step masked a zero
+    context and ds = 0, without NaN; everything else matches the reference"""
+    s, h, params = additive_inputs(rng, (3, 5, 3, 4, 6))
+    mask = np.ones((3, 5), dtype=bool)
+    mask[0, 3:] = False  # a shorter source: steps 3 and 4 are padding
+    mask[2] = False  # every step masked
+    ref_context, ref_cache = ref.additive_attention_forward(s, h, params, mask)
+    context, cache = student.forward("additive_attention_forward", s, h, params, mask)
+    check_array("context", context, ref_context)
+    check_array("context[2] (every step masked)", context[2], np.zeros(4), rtol=0.0, atol=0.0)
+    dcontext = rng.standard_normal(ref_context.shape)
+    got = expect_tuple(student.additive_attention_backward(dcontext, cache),
+                       ("ds", "dh", "grads"), "additive_attention_backward")
+    check_outputs(got, ref.additive_attention_backward(dcontext, ref_cache),
+                  ("ds", "dh", "grads"), "additive_attention_backward")
+    ds, dh, _ = got
+    check_array("dh[0, 3:] (padding)", dh[0, 3:], np.zeros((2, 4)), rtol=0.0, atol=0.0)
+    check_array("dh[2] (every step masked)", dh[2], np.zeros((5, 4)), rtol=0.0, atol=0.0)
+    check_array("ds[2] (every step masked)", ds[2], np.zeros(3), rtol=0.0, atol=0.0)
 
 
 # -- a4.multihead -----------------------------------------------------------------------------

@@ -103,3 +103,30 @@ def test_decoder_block_backward(student, ref, rng, case):
     reference"""
     check_backward(student, ref, "decoder_block", decoder_inputs(rng, case),
                    ("dx", "dmemory", "grads"), rng)
+
+
+def decoder_memory_mask(rng, n, t, s, kind):
+    """A memory mask: "padding" (N, 1, S) for sources of lengths 1..S (one full, one of a
+    single position), "random" (N, T, S) with one decoder position that sees no memory at all."""
+    if kind == "padding":
+        lengths = rng.integers(1, s + 1, n)
+        lengths[0], lengths[-1] = s, 1
+        return (np.arange(s) < lengths[:, None])[:, None, :]
+    mask = rng.random((n, t, s)) < 0.6
+    mask[:, :, 0] = True
+    mask[-1, t // 2] = False  # this position of the last sample attends to no memory
+    return mask
+
+
+@pytest.mark.task("a4.decoder")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("kind", ["padding", "random"])
+@pytest.mark.parametrize("case", [DECODERS[0], DECODERS[5]], ids=case_id)
+def test_decoder_block_with_memory_mask(student, ref, rng, case, kind):
+    """decoder_block_forward and _backward with memory_mask passed to the cross-attention
+    (a padding mask (N, 1, S), and a random (N, T, S) with a position that sees no memory)"""
+    x, memory, params, block_param = decoder_inputs(rng, case)
+    mask = decoder_memory_mask(rng, x.shape[0], x.shape[1], memory.shape[1], kind)
+    args = (x, memory, params, block_param, mask)
+    check_forward(student, ref, "decoder_block", *args)
+    check_backward(student, ref, "decoder_block", args, ("dx", "dmemory", "grads"), rng)
