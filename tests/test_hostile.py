@@ -160,11 +160,14 @@ def run(name: str, base: Path) -> Run:
     submission = corpus.build(case, base / name, marks)
     canary_mode = canary.stat().st_mode
 
+    spec = FAST if case.call_timeout is None else dataclasses.replace(
+        FAST, limits=dataclasses.replace(FAST.limits, call_timeout=case.call_timeout))
+
     def graded():
         before = snapshot()
         started = time.monotonic()
         try:
-            result = grade(submission, FAST, seed=SEED, tasks=TASKS)
+            result = grade(submission, spec, seed=SEED, tasks=TASKS)
         finally:
             elapsed = time.monotonic() - started
             found = intrusions(canary, canary_mode)

@@ -57,6 +57,7 @@ class Hostile:
     may_hit: tuple[str, ...] = ()
     slow: bool = False
     doc: str = ""
+    call_timeout: float | None = None  # seconds per call, where the 2 s of the runs is not the point
 
 
 def _h(name, module, hits, expect, code="", *, may_hit=(), **kw) -> Hostile:
@@ -170,7 +171,8 @@ CORPUS: list[Hostile] = [
         def softmax_loss(x, y):
             print("x" * (100 << 20))
             return _softmax_loss(x, y)
-        """, doc="print() is captured and size-capped; printing alone costs no points"),
+        """, doc="print() is captured and size-capped; printing alone costs no points",
+       call_timeout=30),  # making and capping 100 MB took over 2 s on a loaded machine
     _h("print_100mb_to_fd_softmax_loss", "losses", [SOFTMAX], r"File too large", """
         import os
         _softmax_loss = softmax_loss
