@@ -16,7 +16,8 @@ REFERENCE = ROOT / "solutions" / "a4_attention"
 SKIPPED = ()
 _BLOCKS = ("a4.encoder", "a4.decoder")
 DEPENDENTS = {"a4.attention": ("a4.masking", "a4.multihead", *_BLOCKS),
-              "a4.masking": ("a4.multihead", *_BLOCKS), "a4.multihead": _BLOCKS,
+              # additive attention masks its scores with the same masked softmax
+              "a4.masking": ("a4.multihead", "a4.additive", *_BLOCKS), "a4.multihead": _BLOCKS,
               "a4.layernorm": _BLOCKS, "a4.ffn": _BLOCKS}
 # The models (vit.py, mixer.py, gpt.py) run the student's own layers: the ViT and the GPT their
 # encoder blocks (so everything a block is built of) and position embeddings, the GPT the causal
