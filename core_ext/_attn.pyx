@@ -15,7 +15,7 @@ layout. One item is one (a, b) pair, A * B of them, and items never interact:
               each row: dS = W * (dW - sum(dW * W)) * scale
               dq = dS k,  dk = dS^T q                 GEMMs
 
-BLAS comes from SciPy's ``cython_blas`` (row-major products as column-major ones on the
+GEMM comes from ``_gemm.pyx`` (NumPy's OpenBLAS, else SciPy's ``cython_blas``; row-major products as column-major ones on the
 transposes: nothing is copied), called without the GIL on one thread; the wrapper hands whole
 items to its threads, so every item's arithmetic is the same whichever thread runs it and the
 results do not depend on the thread count.
@@ -31,7 +31,7 @@ and FMA) beside the baseline where GCC can, and the loader picks the one the CPU
 """
 
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from core_ext._gemm cimport dgemm, sgemm
 
 cdef extern from *:
     """

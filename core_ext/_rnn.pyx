@@ -32,12 +32,14 @@ bits), within about 2 ulp of np.tanh in float64 and 2 ulp of float32; NaN stays 
 below is compiled twice where GCC can do it (for x86-64-v3, i.e. AVX2 and FMA, and for the
 baseline), and the loader picks the one the CPU runs. ``-fno-trapping-math`` (top of this
 file) lets GCC evaluate both sides of a select, which vectorising the gate loops needs.
-BLAS comes from SciPy's ``cython_blas`` and is called without the GIL.
+GEMM comes from ``_gemm.pyx`` (NumPy's OpenBLAS, else SciPy's), GEMV from SciPy's
+``cython_blas``; both are called without the GIL.
 """
 
 from cython cimport floating
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from core_ext._gemm cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemv, sgemv
 
 import numpy as np
 

@@ -23,12 +23,20 @@ CONV_CASES = (
     + [((1, 1, 5, 5), (1, 1, 3, 3), 1, 0), ((1, 4, 5, 6), (5, 4, 5, 1), 2, 0),
        ((2, 2, 4, 3), (3, 2, 1, 1), 3, 2), ((2, 3, 5, 4), (2, 3, 5, 4), 1, 0),
        ((1, 2, 3, 3), (2, 2, 5, 4), 1, 1), ((2, 3, 9, 9), (2, 3, 2, 2), 2, 0),
-       ((3, 1, 8, 11), (2, 1, 3, 5), 3, 1)])
+       ((3, 1, 8, 11), (2, 1, 3, 5), 3, 1)]
+    # "same" convolutions (stride 1, W == Wo), which im2col and col2im copy as one shifted run
+    # per tap: 3x3 pad 1, 5x5 pad 2 on an input shorter than the filter (taps whose every row
+    # is in the padding), 1x1, a one-column input (every shifted column is padding), a tall
+    # 5x3 filter with pad 1 (H != Ho)
+    + [((2, 3, 6, 5), (4, 3, 3, 3), 1, 1), ((1, 2, 2, 5), (2, 2, 5, 5), 1, 2),
+       ((2, 2, 4, 6), (3, 2, 1, 1), 1, 0), ((1, 1, 4, 1), (2, 1, 3, 3), 1, 1),
+       ((1, 1, 3, 4), (2, 1, 5, 3), 1, 1)])
 # batches of 1 to 3 images with many output positions: the compiled kernels cut each image's
 # output rows into bands (core_ext._tiles), here of uneven height, with a tall filter whose
 # bands overlap in dx, and stride 2. Too large for numerical gradients (a forward pass per
 # input element); checked against the naive layers.
 BANDED_CASES = [((1, 2, 45, 33), (3, 2, 3, 3), 1, 1), ((1, 1, 96, 64), (2, 1, 5, 3), 1, 2),
+                ((2, 2, 60, 40), (3, 2, 5, 5), 1, 2),
                 ((3, 2, 70, 17), (2, 2, 4, 3), 1, 2), ((1, 3, 81, 70), (2, 3, 3, 3), 2, 1)]
 
 
