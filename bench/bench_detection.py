@@ -90,8 +90,8 @@ def child_median_times(runs, repeats: int, settle: float = 0.5, warm_up: float =
         fn()
         while time.perf_counter() - began < warm_up:
             fn()
-        samples = []
-        for _ in range(repeats):
+        samples = []  # at least timing.MIN_SAMPLED seconds of them, as there
+        while len(samples) < repeats or (repeats > 1 and sum(samples) < 0.2):
             start = time.perf_counter()
             fn()
             samples.append(time.perf_counter() - start)

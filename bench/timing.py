@@ -25,11 +25,16 @@ import core_ext
 
 THREADS = 2  # the issue's setting: this machine's two cores, for every contender
 PAIRED_ROUNDS = 7  # alternating rounds of core_ext and a contender, for a target ratio
+# a median is of at least this many seconds of samples (when repeats > 1): the median of 7
+# calls of 1.4 ms (an N=1 GRU) spans 10 ms, which one slow moment of this VM can take whole
+# (its rounds ran 0.83-1.79x the same call); 0.2 s of them is about 140
+MIN_SAMPLED = 0.2
 
 
 def median_times(runs: dict[str, Callable[[], object]], repeats: int,
                  settle: float = 0.5, warm_up: float = 0.3) -> dict[str, float]:
-    """Median wall time in seconds of each callable over ``repeats`` calls, after a warm-up.
+    """Median wall time in seconds of each callable over ``repeats`` calls (more for a short
+    call: see MIN_SAMPLED), after a warm-up.
 
     Each contender runs its repeats in one block, after a ``settle`` pause: BLAS and OpenMP
     worker threads keep spinning for a while after their last call, and interleaving the
@@ -47,12 +52,18 @@ def median_times(runs: dict[str, Callable[[], object]], repeats: int,
         while time.perf_counter() - began < warm_up:
             fn()
         samples = []
-        for _ in range(repeats):
+        while more_samples(samples, repeats):
             start = time.perf_counter()
             fn()
             samples.append(time.perf_counter() - start)
         times[name] = statistics.median(samples)
     return times
+
+
+def more_samples(samples: list[float], repeats: int) -> bool:
+    """Whether to take another timed call: ``repeats`` at least, and (for more than one) until
+    they add up to MIN_SAMPLED seconds."""
+    return len(samples) < repeats or (repeats > 1 and sum(samples) < MIN_SAMPLED)
 
 
 def after_matmul_timer(fn: Callable[[], object], repeats: int, rows: int, inner: int,
@@ -73,7 +84,7 @@ def after_matmul_timer(fn: Callable[[], object], repeats: int, rows: int, inner:
             np.matmul(a, b, out=c)
             fn()
         samples = []
-        for _ in range(repeats):
+        while more_samples(samples, repeats):
             np.matmul(a, b, out=c)
             start = time.perf_counter()
             fn()
