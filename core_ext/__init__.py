@@ -33,7 +33,8 @@ Their kernels (``_roi.pyx``) split the work over OpenMP threads (``prange``), as
 
 Convolution runs image by image in Cython: im2col, then BLAS for the products (the kernels'
 GEMM is NumPy's OpenBLAS where it is found, else SciPy's ``cython_blas``: ``GEMM`` says which,
-``LAYERLAB_GEMM=scipy`` chooses SciPy's); a batch of fewer than 4 images, by bands of output rows. The Cython kernels
+``LAYERLAB_GEMM=scipy`` chooses SciPy's); a batch of fewer than 4 images, by bands of output
+rows. The Cython kernels
 release the GIL and the wrappers split them over up to ``LAYERLAB_THREADS`` threads (default:
 the CPU count). Where threads can't be started (the grading sandbox) everything runs in the
 caller's.
