@@ -34,10 +34,9 @@ Their kernels (``_roi.pyx``) split the work over OpenMP threads (``prange``), as
 Convolution runs image by image in Cython: im2col, then BLAS for the products (the kernels'
 GEMM is NumPy's OpenBLAS where it is found, else SciPy's ``cython_blas``: ``GEMM`` says which,
 ``LAYERLAB_GEMM=scipy`` chooses SciPy's); a batch of fewer than 4 images, by bands of output
-rows. The Cython kernels
-release the GIL and the wrappers split them over up to ``LAYERLAB_THREADS`` threads (default:
-the CPU count). Where threads can't be started (the grading sandbox) everything runs in the
-caller's.
+rows. The Cython kernels release the GIL and the wrappers split them over up to
+``LAYERLAB_THREADS`` threads (default: the CPU count). Where threads can't be started (the
+grading sandbox) everything runs in the caller's.
 
 Results are allocated through a NumPy memory handler (``_memory.pyx``) that reuses the blocks
 of freed large results, as first touching fresh memory cost as much as a pooling pass here.
@@ -67,6 +66,7 @@ Results do not depend on the thread count.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import warnings
@@ -389,6 +389,23 @@ def _blas_limit():
     return _controller.limit if _controller else None
 
 
+def _openblas_libraries() -> list:
+    """(threadpoolctl's controller, ctypes handle) of every OpenBLAS loaded (NumPy's, SciPy's);
+    none where threadpoolctl can't be imported (the grading sandbox)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return []
+    found = []
+    for lib in ThreadpoolController().lib_controllers:
+        if lib.internal_api == "openblas":
+            try:
+                found.append((lib, ctypes.CDLL(lib.filepath)))
+            except OSError:
+                continue
+    return found
+
+
 def _install_blas_pool() -> list[str]:
     """Run the multi-threaded jobs of every OpenBLAS loaded (NumPy's, SciPy's) on
     ``_blaspool``'s threads, which sleep soon after a call: OpenBLAS's own spin for about
@@ -399,20 +416,8 @@ def _install_blas_pool() -> list[str]:
     routed."""
     if _blaspool is None or os.environ.get("LAYERLAB_BLAS_POOL", "1") == "0":
         return []
-    try:
-        import ctypes
-
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return []
     routed = []
-    for lib in ThreadpoolController().lib_controllers:
-        if lib.internal_api != "openblas":
-            continue
-        try:
-            dll = ctypes.CDLL(lib.filepath)
-        except OSError:
-            continue
+    for lib, dll in _openblas_libraries():
         for name in ("openblas_set_threads_callback_function",
                      "scipy_openblas_set_threads_callback_function",
                      "scipy_openblas_set_threads_callback_function64_",
@@ -438,19 +443,7 @@ def _choose_gemm() -> str:
     the kernels call ("scipy" for SciPy's cython_blas)."""
     if _gemm is None or os.environ.get("LAYERLAB_GEMM", "") == "scipy":
         return "scipy"
-    try:
-        import ctypes
-
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return "scipy"
-    for lib in ThreadpoolController().lib_controllers:
-        if lib.internal_api != "openblas":
-            continue
-        try:
-            dll = ctypes.CDLL(lib.filepath)
-        except OSError:
-            continue
+    for lib, dll in _openblas_libraries():
         for prefix, suffix in (("scipy_cblas_", "64_"), ("cblas_", "64_")):
             single = getattr(dll, f"{prefix}sgemm{suffix}", None)
             double = getattr(dll, f"{prefix}dgemm{suffix}", None)

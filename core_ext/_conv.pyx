@@ -20,8 +20,9 @@ one (image, channel) plane at a time (bands overlap in dx). The bands are fixed 
 so results do not depend on the thread count.
 
 GEMM comes from ``_gemm.pyx`` (NumPy's OpenBLAS where it is found, else SciPy's
-``cython_blas``), called without the GIL. Every function takes a range of images (or of groups of images) so that the
-Python wrapper can split the work over threads; ranges never write the same element.
+``cython_blas``), called without the GIL. Every function takes a range of images (or of
+groups of images) so that the Python wrapper can split the work over threads; ranges never
+write the same element.
 """
 
 from cython cimport floating
@@ -241,10 +242,9 @@ cdef void _im2col_rows_same(const floating *x, floating *cols, Geometry g, Py_ss
     copy wraps onto the neighbouring row; those columns (the taps in the padding) are zeroed
     after it. Copying one run per tap instead of one short row at a time halved the im2col
     time of 16x16 images."""
-    cdef Py_ssize_t c, u, v, i, j, ia, ib, j0, j1, start, at, count
+    cdef Py_ssize_t c, u, v, ia, ib, start, at, count
     cdef Py_ssize_t width = (i1 - i0) * g.Wo, plane = g.H * g.W
     cdef floating *dst = cols
-    cdef floating *line
     for c in range(g.C):
         for u in range(g.HH):
             # the output rows of this band whose input row i + u - pad lies inside [0, H)
@@ -261,15 +261,22 @@ cdef void _im2col_rows_same(const floating *x, floating *cols, Geometry g, Py_ss
                 _same_run(g, u, v, ia, ib, &start, &at, &count)
                 memcpy(dst + (ia - i0) * g.Wo + at, x + c * plane + start,
                        count * sizeof(floating))
-                j0 = _first_inside(v, g.pad, 1)
-                j1 = _end_inside(v, g.pad, 1, g.W, g.Wo)
-                for i in range(ia, ib):
-                    line = dst + (i - i0) * g.Wo
-                    for j in range(j0):
-                        line[j] = 0
-                    for j in range(j1, g.Wo):
-                        line[j] = 0
+                _zero_padding_columns(dst + (ia - i0) * g.Wo, ib - ia, g, v)
                 dst += width
+
+
+cdef inline void _zero_padding_columns(floating *rows, Py_ssize_t count, Geometry g,
+                                       Py_ssize_t v) noexcept nogil:
+    """Zero, in ``count`` rows of Wo values of tap column v of a "same" convolution, the
+    columns whose input column ``j + v - pad`` lies in the padding (where a shifted run wraps
+    onto the neighbouring row)."""
+    cdef Py_ssize_t i, j
+    cdef Py_ssize_t j0 = _first_inside(v, g.pad, 1), j1 = _end_inside(v, g.pad, 1, g.W, g.Wo)
+    for i in range(count):
+        for j in range(j0):
+            rows[i * g.Wo + j] = 0
+        for j in range(j1, g.Wo):
+            rows[i * g.Wo + j] = 0
 
 
 cdef inline void _same_run(Geometry g, Py_ssize_t u, Py_ssize_t v, Py_ssize_t ia,
@@ -314,13 +321,7 @@ cdef void _col2im_plane(floating *cols, floating *dx, Geometry g) noexcept nogil
                 src = cols + (u * g.WW + v) * g.P
                 if ia >= ib:
                     continue
-                j0 = _first_inside(v, g.pad, 1)
-                j1 = _end_inside(v, g.pad, 1, g.W, g.Wo)
-                for i in range(ia, ib):
-                    for j in range(j0):
-                        src[i * g.Wo + j] = 0
-                    for j in range(j1, g.Wo):
-                        src[i * g.Wo + j] = 0
+                _zero_padding_columns(src + ia * g.Wo, ib - ia, g, v)
                 _same_run(g, u, v, ia, ib, &start, &at, &count)
                 _add_row(dx + start, src + ia * g.Wo + at, count)
         return
